@@ -1,0 +1,153 @@
+//! readygate: wait until the service-mesh sidecar is ready, then exec the application.
+//!
+//! Module map:
+//! - `cli`: the command line and its READYGATE_* variables
+//! - `parse`: durations, booleans and status lists as users type them
+//! - `target`: `http://` and `tcp://` endpoints
+//! - `preset`: each mesh's readiness (and quit) URL
+//! - `backoff`: the delay schedule between probes (pure)
+//! - `probe`: one attempt against one endpoint
+//! - `reason`: why an endpoint is not ready, made safe to log
+//! - `wait`: all endpoints, backoff, deadline and progress logs
+//! - `signals`: which signals end the wait
+//! - `exec`: replace readygate with the command
+//! - `log`: stderr logging, text or JSON
+//! - `exit`: the exit codes
+//!
+//! `main` reads as the table of contents and is the only place that decides the exit code.
+
+mod backoff;
+mod cli;
+mod exec;
+mod exit;
+mod log;
+mod parse;
+mod preset;
+mod probe;
+mod reason;
+mod signals;
+mod target;
+mod wait;
+
+use std::process::ExitCode;
+
+use tracing::{debug, error, info, warn};
+
+use crate::backoff::Backoff;
+use crate::cli::{Cli, Parsed};
+use crate::wait::Plan;
+
+fn main() -> ExitCode {
+    let cli = match cli::parse(std::env::args_os()) {
+        Parsed::Run(cli) => cli,
+        Parsed::Info(text) => {
+            // Even --help stays off stdout: readygate never writes there.
+            eprint!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Parsed::Usage(message) => {
+            eprintln!("readygate: {message}");
+            return code(exit::USAGE);
+        }
+    };
+    if let Err(message) = log::init(cli.log_format, cli.quiet, cli.verbose) {
+        eprintln!("readygate: {message}");
+        return code(exit::USAGE);
+    }
+    code(run(&cli))
+}
+
+/// Waits, then hands over to the command; returns the exit code when readygate itself exits.
+fn run(cli: &Cli) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            error!("cannot start the async runtime: {e}");
+            return exit::OS_ERROR;
+        }
+    };
+    if cli.disabled {
+        debug!("READYGATE_DISABLED is set: not waiting for the sidecar");
+    } else {
+        match runtime.block_on(gate(&plan(cli))) {
+            Gate::Ready => {}
+            Gate::TimedOut(summary) if !cli.timeout_fatal => {
+                warn!("{summary}; running the command anyway (--timeout-fatal=false)");
+            }
+            Gate::TimedOut(summary) => {
+                error!("{summary}");
+                return cli.timeout_exit_code;
+            }
+            Gate::Interrupted(signal) => {
+                info!(
+                    signal = signals::name(signal),
+                    "interrupted while waiting; the command was not run"
+                );
+                return exit::for_signal(signal);
+            }
+            Gate::SignalSetupFailed(e) => {
+                error!("cannot install signal handlers: {e}");
+                return exit::OS_ERROR;
+            }
+        }
+    }
+    if cli.command.is_empty() {
+        return exit::READY;
+    }
+    drop(runtime);
+    let err = exec::exec(&cli.command);
+    let program = cli.command[0].to_string_lossy();
+    let status = exit::for_exec_error(&err);
+    match status {
+        exit::NOT_FOUND => error!("command not found: {program}: {err}"),
+        exit::NOT_EXECUTABLE => error!("command not executable: {program}: {err}"),
+        _ => error!("cannot run {program}: {err}"),
+    }
+    status
+}
+
+fn plan(cli: &Cli) -> Plan {
+    Plan {
+        targets: cli.targets(),
+        expect: cli.expect_status.clone(),
+        timeout: (!cli.timeout.is_zero()).then_some(cli.timeout),
+        request_timeout: cli.request_timeout,
+        backoff: Backoff::new(cli.interval, cli.max_interval),
+    }
+}
+
+/// How the gate ended.
+enum Gate {
+    Ready,
+    TimedOut(String),
+    Interrupted(i32),
+    SignalSetupFailed(std::io::Error),
+}
+
+/// The wait, raced against the signals that end it.
+async fn gate(plan: &Plan) -> Gate {
+    let mut signals = match signals::WaitSignals::install() {
+        Ok(signals) => signals,
+        Err(e) => return Gate::SignalSetupFailed(e),
+    };
+    let waited = tokio::select! {
+        biased;
+        signal = signals.recv() => return Gate::Interrupted(signal),
+        waited = wait::wait(plan) => waited,
+    };
+    if let Some(signal) = signals.pending() {
+        return Gate::Interrupted(signal);
+    }
+    match waited.timeout_summary() {
+        Some(summary) => Gate::TimedOut(summary),
+        None => Gate::Ready,
+    }
+}
+
+fn code(status: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(status).unwrap_or(u8::MAX))
+}

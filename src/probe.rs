@@ -1,0 +1,183 @@
+//! One attempt against one endpoint: connect, ask, and classify the answer as ready or not.
+//!
+//! Every failure is a [`Reason`], never an error that ends the gate: the wait loop decides what
+//! to do with it. Reading is bounded: the reply head by `MAX_HEAD_BYTES`, the body by
+//! `REASON_BYTES`, and the whole attempt by the per-request timeout.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper::header::{CONNECTION, HOST, USER_AGENT};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::time::{timeout_at, Instant};
+
+use crate::parse::StatusSet;
+use crate::reason::{self, Reason};
+use crate::target::{Kind, Target};
+
+/// Largest reply head read; hyper's minimum buffer. Sidecar replies are a few hundred bytes.
+const MAX_HEAD_BYTES: usize = 8 * 1024;
+/// How much of a not-ready body is read for its reason.
+const REASON_BYTES: usize = 256;
+const AGENT: &str = concat!("readygate/", env!("CARGO_PKG_VERSION"));
+
+/// The result of one attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The endpoint is ready.
+    Ready,
+    /// The endpoint is not ready, and why.
+    NotReady(Reason),
+}
+
+/// Probes `target` once; the whole attempt ends within `limit`.
+pub async fn probe(target: &Target, expect: &StatusSet, limit: Duration) -> Outcome {
+    let deadline = Instant::now() + limit;
+    let stream = match timeout_at(deadline, connect(target)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(reason)) => return Outcome::NotReady(reason),
+        Err(_) => return Outcome::NotReady(Reason::NoReply { within: limit }),
+    };
+    match target.kind() {
+        Kind::Tcp => Outcome::Ready,
+        Kind::Http { path } => http_get(stream, target, path, expect, deadline, limit).await,
+    }
+}
+
+/// Connects to the first address that accepts, trying each in order.
+async fn connect(target: &Target) -> Result<TcpStream, Reason> {
+    let addresses: Vec<SocketAddr> = match target.addresses() {
+        Ok(addresses) => addresses,
+        Err(name) => tokio::net::lookup_host((name, target.port()))
+            .await
+            .map_err(|e| Reason::Unresolved {
+                host: name.to_string(),
+                detail: e.to_string(),
+            })?
+            .collect(),
+    };
+    let mut refused = false;
+    let mut last_error = None;
+    for address in addresses {
+        match TcpStream::connect(address).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => refused = true,
+            Err(e) => last_error = Some(e),
+        }
+    }
+    let authority = target.authority();
+    Err(match (refused, last_error) {
+        // An unreachable ::1 on an IPv4-only host says nothing: the refusal is the news.
+        (true, _) => Reason::NothingListening { authority },
+        (false, Some(e)) => Reason::ConnectFailed {
+            authority,
+            detail: e.to_string(),
+        },
+        (false, None) => Reason::Unresolved {
+            host: target.host_text().to_string(),
+            detail: "no addresses".into(),
+        },
+    })
+}
+
+async fn http_get(
+    stream: TcpStream,
+    target: &Target,
+    path: &str,
+    expect: &StatusSet,
+    deadline: Instant,
+    limit: Duration,
+) -> Outcome {
+    let exchange = async {
+        let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
+            .max_buf_size(MAX_HEAD_BYTES)
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| classify(&e))?;
+        // The connection task is aborted when the attempt ends, whatever the peer does.
+        let driver = AbortOnDrop(tokio::spawn(connection));
+        let request = Request::get(path)
+            .header(HOST, target.authority())
+            .header(USER_AGENT, AGENT)
+            // One request per connection: nothing is left open between attempts.
+            .header(CONNECTION, "close")
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| Reason::Other(format!("cannot build the request: {e}")))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok::<_, Reason>((response, driver))
+    };
+    let (response, _driver) = match timeout_at(deadline, exchange).await {
+        Ok(Ok(exchanged)) => exchanged,
+        Ok(Err(reason)) => return Outcome::NotReady(reason),
+        Err(_) => return Outcome::NotReady(Reason::NoReply { within: limit }),
+    };
+    let code = response.status().as_u16();
+    if expect.contains(code) {
+        return Outcome::Ready;
+    }
+    // The proxy's own explanation, if it arrives before the deadline; the status stands anyway.
+    let prefix = timeout_at(deadline, body_prefix(response.into_body()))
+        .await
+        .unwrap_or_default();
+    Outcome::NotReady(Reason::Status {
+        code,
+        text: reason::first_line(&prefix),
+    })
+}
+
+/// Reads at most `REASON_BYTES` of a body; stops at its end or at the first error.
+async fn body_prefix(mut body: hyper::body::Incoming) -> Vec<u8> {
+    let mut prefix = Vec::new();
+    while prefix.len() < REASON_BYTES {
+        let Some(Ok(frame)) = body.frame().await else {
+            break;
+        };
+        if let Some(data) = frame.data_ref() {
+            let room = REASON_BYTES - prefix.len();
+            prefix.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+    prefix
+}
+
+/// Turns a hyper error into the reason a person would want to read.
+fn classify(e: &hyper::Error) -> Reason {
+    // `is_parse_too_large` exists only with hyper's server feature; the message is stable.
+    if e.is_parse() && e.to_string().contains("too large") {
+        return Reason::HeadTooLarge;
+    }
+    if e.is_parse() || e.is_parse_status() || e.is_parse_version_h2() {
+        return Reason::NotHttp;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        if let Some(io) = inner.downcast_ref::<io::Error>() {
+            return match io.kind() {
+                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => Reason::Reset,
+                _ => Reason::Other(io.to_string()),
+            };
+        }
+        source = inner.source();
+    }
+    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+        return Reason::ClosedEarly;
+    }
+    Reason::Other(e.to_string())
+}
+
+/// Aborts a spawned task when dropped, so no connection outlives its attempt.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

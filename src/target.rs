@@ -1,0 +1,248 @@
+//! A readiness (or quit) target: `http://host:port/path` or `tcp://host:port`, parsed and checked.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::str::FromStr;
+
+use hyper::Uri;
+
+/// How a target is probed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// HTTP/1.1 request to this path (and query).
+    Http { path: String },
+    /// Ready when a TCP connection is accepted.
+    Tcp,
+}
+
+/// The host part of a target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// `localhost`: resolved without the system resolver, so it works in FROM-scratch images.
+    Localhost,
+    /// An IP literal.
+    Ip(IpAddr),
+    /// Any other name, resolved by the system resolver on each attempt.
+    Name(String),
+}
+
+/// One endpoint to probe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// The URL as the user wrote it, for logs.
+    text: String,
+    kind: Kind,
+    host: Host,
+    /// The host as written (IPv6 with brackets), for the Host header and logs.
+    host_text: String,
+    port: u16,
+}
+
+impl Target {
+    /// Whether this is an `http://` target.
+    #[cfg(test)]
+    pub fn is_http(&self) -> bool {
+        matches!(self.kind, Kind::Http { .. })
+    }
+
+    /// How to probe it.
+    pub fn kind(&self) -> &Kind {
+        &self.kind
+    }
+
+    /// The host as written in the URL.
+    pub fn host_text(&self) -> &str {
+        &self.host_text
+    }
+
+    /// The `Host` header value: the authority as written.
+    pub fn authority(&self) -> String {
+        format!("{}:{}", self.host_text, self.port)
+    }
+
+    /// The addresses to try, in order, or the name the system resolver must look up.
+    pub fn addresses(&self) -> Result<Vec<SocketAddr>, &str> {
+        match &self.host {
+            // IPv4 first: it is what almost every sidecar binds; ::1 keeps IPv6-only pods working.
+            Host::Localhost => Ok(vec![
+                SocketAddr::new(Ipv4Addr::LOCALHOST.into(), self.port),
+                SocketAddr::new(Ipv6Addr::LOCALHOST.into(), self.port),
+            ]),
+            Host::Ip(ip) => Ok(vec![SocketAddr::new(*ip, self.port)]),
+            Host::Name(name) => Err(name),
+        }
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl FromStr for Target {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        const HINT: &str = "expected http://host:port/path or tcp://host:port";
+        let text = text.trim();
+        let (scheme, _) = text
+            .split_once("://")
+            .ok_or_else(|| format!("no scheme; {HINT}"))?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme == "https" {
+            return Err(format!(
+                "https is not supported (sidecar readiness endpoints are plain HTTP on \
+                 localhost); {HINT}"
+            ));
+        }
+        if scheme != "http" && scheme != "tcp" {
+            return Err(format!("unsupported scheme {scheme:?}; {HINT}"));
+        }
+        let uri: Uri = text
+            .parse()
+            .map_err(|e| format!("not a valid URL ({e}); {HINT}"))?;
+        let authority = uri.authority().ok_or_else(|| format!("no host; {HINT}"))?;
+        if authority.as_str().contains('@') {
+            return Err(
+                "credentials in URLs are not supported (readygate never sends them)".to_string(),
+            );
+        }
+        let host_text = authority.host().to_string();
+        if host_text.is_empty() {
+            return Err(format!("no host; {HINT}"));
+        }
+        let host = parse_host(&host_text);
+        let kind = if scheme == "http" {
+            let path = uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .filter(|p| !p.is_empty())
+                .unwrap_or("/");
+            Kind::Http {
+                path: path.to_string(),
+            }
+        } else {
+            let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
+            if !path.is_empty() && path != "/" {
+                return Err(format!("a tcp:// URL has no path; {HINT}"));
+            }
+            Kind::Tcp
+        };
+        // Read the port from the text: `Authority::port` silently drops one that overflows u16.
+        let port_text = authority
+            .as_str()
+            .rsplit_once(':')
+            .filter(|(_, p)| !p.contains(']'))
+            .map(|(_, p)| p);
+        let port = match (port_text, &kind) {
+            (Some(text), _) => match text.parse::<u16>() {
+                Ok(0) => return Err("port 0 is not a valid target".to_string()),
+                Ok(port) => port,
+                Err(_) => return Err(format!("invalid port {text:?}; {HINT}")),
+            },
+            (None, Kind::Http { .. }) => 80,
+            (None, Kind::Tcp) => return Err(format!("a tcp:// URL needs a port; {HINT}")),
+        };
+        Ok(Target {
+            text: text.to_string(),
+            kind,
+            host,
+            host_text,
+            port,
+        })
+    }
+}
+
+fn parse_host(host: &str) -> Host {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Host::Ip(ip);
+    }
+    let lower = host.trim_end_matches('.').to_ascii_lowercase();
+    if lower == "localhost" || lower.ends_with(".localhost") {
+        // RFC 6761: localhost and *.localhost always mean loopback.
+        return Host::Localhost;
+    }
+    Host::Name(host.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Target {
+        text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn http_urls_keep_their_path_and_query() {
+        let t = parse("http://localhost:15020/healthz/ready?x=1");
+        assert_eq!(
+            t.kind(),
+            &Kind::Http {
+                path: "/healthz/ready?x=1".into()
+            }
+        );
+        assert_eq!(t.port(), 15020);
+        assert_eq!(t.authority(), "localhost:15020");
+    }
+
+    #[test]
+    fn http_defaults_to_port_80_and_path_slash() {
+        let t = parse("http://127.0.0.1");
+        assert_eq!(t.port(), 80);
+        assert_eq!(t.kind(), &Kind::Http { path: "/".into() });
+    }
+
+    #[test]
+    fn localhost_resolves_to_both_loopbacks_without_a_resolver() {
+        let t = parse("http://LocalHost:4191/ready");
+        let addrs = t.addresses().expect("no resolver needed");
+        assert_eq!(addrs.len(), 2);
+        assert!(addrs[0].is_ipv4() && addrs[1].is_ipv6());
+    }
+
+    #[test]
+    fn ipv6_literals_are_addresses() {
+        let t = parse("tcp://[::1]:15001");
+        assert_eq!(t.kind(), &Kind::Tcp);
+        assert_eq!(
+            t.addresses(),
+            Ok(vec!["[::1]:15001".parse().expect("addr")])
+        );
+    }
+
+    #[test]
+    fn other_names_need_the_resolver() {
+        let t = parse("http://istio-proxy.local:15020/");
+        assert_eq!(t.addresses(), Err("istio-proxy.local"));
+    }
+
+    #[test]
+    fn unsupported_or_malformed_urls_are_rejected_with_a_reason() {
+        for (bad, needle) in [
+            (
+                "https://localhost:15021/healthz/ready",
+                "https is not supported",
+            ),
+            ("ftp://localhost/", "unsupported scheme"),
+            ("localhost:15020", "no scheme"),
+            ("tcp://localhost", "needs a port"),
+            ("tcp://localhost:1/path", "has no path"),
+            ("http://localhost:0/", "port 0"),
+            ("http://localhost:99999/", "invalid port"),
+            ("http://user:pw@localhost/", "credentials"),
+            ("http:///ready", "not a valid URL"),
+            ("http://local host/", "not a valid URL"),
+        ] {
+            let err = bad.parse::<Target>().expect_err(bad);
+            assert!(err.contains(needle), "{bad}: {err}");
+        }
+    }
+}

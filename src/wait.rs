@@ -1,0 +1,287 @@
+//! The wait: probe every endpoint until all are ready, with backoff, a deadline and progress logs.
+//!
+//! Each endpoint must pass once; one that passed is not probed again. Endpoints still pending are
+//! probed concurrently in each attempt. Logs stay quiet when all is well: a line when waiting
+//! starts, a line when an endpoint's reason changes, throttled progress lines, a line when ready.
+
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tracing::{debug, info};
+
+use crate::backoff::{Backoff, Jitter};
+use crate::parse::{format_duration, StatusSet};
+use crate::probe::{probe, Outcome};
+use crate::reason::Reason;
+use crate::target::Target;
+
+/// First progress line after this long; then the gap doubles up to `PROGRESS_MAX_GAP`.
+const PROGRESS_FIRST: Duration = Duration::from_secs(2);
+const PROGRESS_MAX_GAP: Duration = Duration::from_secs(10);
+
+/// What to wait for, and how.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub targets: Vec<Target>,
+    pub expect: StatusSet,
+    /// `None` waits forever.
+    pub timeout: Option<Duration>,
+    pub request_timeout: Duration,
+    pub backoff: Backoff,
+}
+
+/// How the wait ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Waited {
+    /// Every endpoint passed.
+    Ready { elapsed: Duration, attempts: u32 },
+    /// The deadline passed first; `pending` lists each endpoint still not ready and why.
+    TimedOut {
+        elapsed: Duration,
+        attempts: u32,
+        pending: Vec<(String, Reason)>,
+    },
+}
+
+impl Waited {
+    /// The one-line summary of a timeout: every endpoint still not ready, its last outcome, and
+    /// the time waited.
+    pub fn timeout_summary(&self) -> Option<String> {
+        let Waited::TimedOut {
+            elapsed,
+            attempts,
+            pending,
+        } = self
+        else {
+            return None;
+        };
+        let endpoints: Vec<String> = pending
+            .iter()
+            .map(|(url, reason)| format!("{url} ({reason})"))
+            .collect();
+        Some(format!(
+            "not ready after {} ({attempts} attempts): {}",
+            format_duration(*elapsed),
+            endpoints.join("; ")
+        ))
+    }
+}
+
+struct Endpoint {
+    target: Target,
+    ready: bool,
+    last: Option<Reason>,
+}
+
+/// Waits until every target in `plan` is ready or the deadline passes.
+pub async fn wait(plan: &Plan) -> Waited {
+    let start = Instant::now();
+    let deadline = plan.timeout.map(|t| start + t);
+    let mut endpoints: Vec<Endpoint> = plan
+        .targets
+        .iter()
+        .map(|target| Endpoint {
+            target: target.clone(),
+            ready: false,
+            last: None,
+        })
+        .collect();
+    let urls: Vec<String> = plan.targets.iter().map(ToString::to_string).collect();
+    info!(
+        url = urls.join(", ").as_str(),
+        timeout = plan.timeout.map_or("none".into(), format_duration).as_str(),
+        "waiting for the sidecar to be ready"
+    );
+    let mut jitter = Jitter::from_entropy();
+    let mut progress = Progress::new(start);
+    let mut attempt: u32 = 0;
+    loop {
+        attempt = attempt.saturating_add(1);
+        let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let limit = remaining.map_or(plan.request_timeout, |r| r.min(plan.request_timeout));
+        let outcomes = probe_pending(&endpoints, &plan.expect, limit).await;
+        let elapsed = start.elapsed();
+        for (index, outcome) in outcomes {
+            record(&mut endpoints[index], outcome, attempt, elapsed);
+        }
+        if endpoints.iter().all(|e| e.ready) {
+            info!(elapsed_ms = millis(elapsed), attempts = attempt, "ready");
+            return Waited::Ready {
+                elapsed,
+                attempts: attempt,
+            };
+        }
+        if progress.due(elapsed) {
+            for e in endpoints.iter().filter(|e| !e.ready) {
+                info!(
+                    url = %e.target,
+                    reason = %describe(&e.last),
+                    attempt,
+                    elapsed_ms = millis(elapsed),
+                    "still waiting"
+                );
+            }
+        }
+        let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if remaining == Some(Duration::ZERO) {
+            return timed_out(&endpoints, start.elapsed(), attempt);
+        }
+        tokio::time::sleep(plan.backoff.delay(attempt, jitter.next_unit(), remaining)).await;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return timed_out(&endpoints, start.elapsed(), attempt);
+        }
+    }
+}
+
+/// Probes every endpoint not yet ready, concurrently; returns (index, outcome) pairs.
+async fn probe_pending(
+    endpoints: &[Endpoint],
+    expect: &StatusSet,
+    limit: Duration,
+) -> Vec<(usize, Outcome)> {
+    let pending: Vec<usize> = (0..endpoints.len())
+        .filter(|&i| !endpoints[i].ready)
+        .collect();
+    if let [only] = pending[..] {
+        // The common case: one endpoint, no task to spawn.
+        return vec![(only, probe(&endpoints[only].target, expect, limit).await)];
+    }
+    let mut tasks = JoinSet::new();
+    for index in pending {
+        let (target, expect) = (endpoints[index].target.clone(), expect.clone());
+        tasks.spawn(async move { (index, probe(&target, &expect, limit).await) });
+    }
+    let mut outcomes = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(pair) => outcomes.push(pair),
+            // A probe task cannot panic (panic=abort in release); treat any failure as not ready.
+            Err(e) => debug!(error = %e, "probe task failed"),
+        }
+    }
+    outcomes
+}
+
+fn record(endpoint: &mut Endpoint, outcome: Outcome, attempt: u32, elapsed: Duration) {
+    match outcome {
+        Outcome::Ready => {
+            debug!(url = %endpoint.target, attempt, elapsed_ms = millis(elapsed), "endpoint ready");
+            endpoint.ready = true;
+        }
+        Outcome::NotReady(reason) => {
+            debug!(url = %endpoint.target, reason = %reason, attempt, "not ready");
+            if endpoint.last.as_ref() != Some(&reason) {
+                info!(
+                    url = %endpoint.target,
+                    reason = %reason,
+                    attempt,
+                    elapsed_ms = millis(elapsed),
+                    "not ready yet"
+                );
+            }
+            endpoint.last = Some(reason);
+        }
+    }
+}
+
+fn timed_out(endpoints: &[Endpoint], elapsed: Duration, attempts: u32) -> Waited {
+    let pending = endpoints
+        .iter()
+        .filter(|e| !e.ready)
+        .map(|e| {
+            let reason = e
+                .last
+                .clone()
+                .unwrap_or(Reason::Other("not probed yet".into()));
+            (e.target.to_string(), reason)
+        })
+        .collect();
+    Waited::TimedOut {
+        elapsed,
+        attempts,
+        pending,
+    }
+}
+
+fn describe(reason: &Option<Reason>) -> String {
+    reason
+        .as_ref()
+        .map_or("not probed yet".into(), ToString::to_string)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// When the next progress line is due: at 2 s, 4 s, 8 s, 16 s, then every 10 s.
+struct Progress {
+    next: Duration,
+    gap: Duration,
+}
+
+impl Progress {
+    fn new(_start: Instant) -> Self {
+        Progress {
+            next: PROGRESS_FIRST,
+            gap: PROGRESS_FIRST,
+        }
+    }
+
+    fn due(&mut self, elapsed: Duration) -> bool {
+        if elapsed < self.next {
+            return false;
+        }
+        self.next = elapsed + self.gap;
+        self.gap = (self.gap * 2).min(PROGRESS_MAX_GAP);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_lines_are_throttled() {
+        let mut p = Progress::new(Instant::now());
+        let due: Vec<u64> = (0..=60_000u64)
+            .step_by(50)
+            .filter(|&ms| p.due(Duration::from_millis(ms)))
+            .collect();
+        assert_eq!(
+            due,
+            vec![2_000, 4_000, 8_000, 16_000, 26_000, 36_000, 46_000, 56_000]
+        );
+    }
+
+    #[test]
+    fn the_timeout_summary_names_every_pending_endpoint() {
+        let waited = Waited::TimedOut {
+            elapsed: Duration::from_secs(3),
+            attempts: 9,
+            pending: vec![
+                (
+                    "http://localhost:15020/healthz/ready".into(),
+                    Reason::Status {
+                        code: 503,
+                        text: Some("x".into()),
+                    },
+                ),
+                (
+                    "tcp://localhost:15001".into(),
+                    Reason::NothingListening {
+                        authority: "localhost:15001".into(),
+                    },
+                ),
+            ],
+        };
+        assert_eq!(
+            waited.timeout_summary().as_deref(),
+            Some(
+                "not ready after 3s (9 attempts): http://localhost:15020/healthz/ready (503 \"x\"); \
+                 tcp://localhost:15001 (nothing listening on localhost:15001 yet)"
+            )
+        );
+    }
+}
