@@ -1,41 +1,15 @@
-//! readygate: wait until the service-mesh sidecar is ready, then exec the application.
-//!
-//! Module map:
-//! - `cli`: the command line and its READYGATE_* variables
-//! - `parse`: durations, booleans and status lists as users type them
-//! - `target`: `http://` and `tcp://` endpoints
-//! - `preset`: each mesh's readiness (and quit) URL
-//! - `backoff`: the delay schedule between probes (pure)
-//! - `probe`: one attempt against one endpoint
-//! - `reason`: why an endpoint is not ready, made safe to log
-//! - `wait`: all endpoints, backoff, deadline and progress logs
-//! - `signals`: which signals end the wait
-//! - `exec`: replace readygate with the command
-//! - `log`: stderr logging, text or JSON
-//! - `exit`: the exit codes
+//! readygate's entry point: parse, set up logging, wait, then exec (or exit with a code).
 //!
 //! `main` reads as the table of contents and is the only place that decides the exit code.
-
-mod backoff;
-mod cli;
-mod exec;
-mod exit;
-mod log;
-mod parse;
-mod preset;
-mod probe;
-mod reason;
-mod signals;
-mod target;
-mod wait;
 
 use std::process::ExitCode;
 
 use tracing::{debug, error, info, warn};
 
-use crate::backoff::Backoff;
-use crate::cli::{Cli, Parsed};
-use crate::wait::Plan;
+use readygate::backoff::Backoff;
+use readygate::cli::{self, Cli, Parsed};
+use readygate::wait::{self, Plan};
+use readygate::{exec, exit, log, signals};
 
 fn main() -> ExitCode {
     let cli = match cli::parse(std::env::args_os()) {
