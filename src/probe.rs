@@ -13,6 +13,7 @@ use hyper::body::Bytes;
 use hyper::header::{CONNECTION, HOST, USER_AGENT};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 
@@ -45,7 +46,9 @@ pub async fn probe(target: &Target, expect: &StatusSet, limit: Duration) -> Outc
     };
     match target.kind() {
         Kind::Tcp => Outcome::Ready,
-        Kind::Http { path } => http_get(stream, target, path, expect, deadline, limit).await,
+        Kind::Http { path } => {
+            http_get(stream, &target.authority(), path, expect, deadline, limit).await
+        }
     }
 }
 
@@ -85,14 +88,19 @@ async fn connect(target: &Target) -> Result<TcpStream, Reason> {
     })
 }
 
-async fn http_get(
-    stream: TcpStream,
-    target: &Target,
+/// Sends one GET for `path` over `stream` and classifies the reply; public so the fuzz target can
+/// feed it arbitrary bytes through an in-memory stream.
+pub async fn http_get<S>(
+    stream: S,
+    authority: &str,
     path: &str,
     expect: &StatusSet,
     deadline: Instant,
     limit: Duration,
-) -> Outcome {
+) -> Outcome
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let exchange = async {
         let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
             .max_buf_size(MAX_HEAD_BYTES)
@@ -102,7 +110,7 @@ async fn http_get(
         // The connection task is aborted when the attempt ends, whatever the peer does.
         let driver = AbortOnDrop(tokio::spawn(connection));
         let request = Request::get(path)
-            .header(HOST, target.authority())
+            .header(HOST, authority)
             .header(USER_AGENT, AGENT)
             // One request per connection: nothing is left open between attempts.
             .header(CONNECTION, "close")
