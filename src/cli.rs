@@ -233,7 +233,11 @@ fn one_line(e: &clap::Error, args: &[OsString]) -> String {
 /// The variable that supplied `value` for `arg` (such as `--timeout <DUR>`), if the flag itself
 /// was not on the command line.
 fn env_source(arg: &str, value: &str, args: &[OsString]) -> Option<String> {
-    let long = arg.split_whitespace().next()?.trim_start_matches("--");
+    // `arg` reads `--timeout <DUR>` or `--timeout-fatal[=<BOOL>]`.
+    let long = arg
+        .trim_start_matches("--")
+        .split(|c: char| c.is_whitespace() || c == '[' || c == '=')
+        .next()?;
     let cmd = Cli::command();
     let spec = cmd.get_arguments().find(|a| a.get_long() == Some(long))?;
     let var = spec.get_env()?.to_str()?.to_string();

@@ -103,7 +103,13 @@ pub async fn wait(plan: &Plan) -> Waited {
         let outcomes = probe_pending(&endpoints, &plan.expect, limit).await;
         let elapsed = start.elapsed();
         for (index, outcome) in outcomes {
-            record(&mut endpoints[index], outcome, attempt, elapsed);
+            let endpoint = &mut endpoints[index];
+            // An attempt cut short by the overall deadline says less than the one before it.
+            let cut_short = limit < plan.request_timeout
+                && matches!(outcome, Outcome::NotReady(Reason::NoReply { .. }));
+            if !(cut_short && endpoint.last.is_some()) {
+                record(endpoint, outcome, attempt, elapsed);
+            }
         }
         if endpoints.iter().all(|e| e.ready) {
             info!(elapsed_ms = millis(elapsed), attempts = attempt, "ready");

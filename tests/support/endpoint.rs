@@ -17,7 +17,7 @@ pub enum Behaviour {
     Raw(Vec<u8>),
     /// Write these bytes one at a time, with a pause between each.
     Dribble(Vec<u8>, Duration),
-    /// Accept, then close without a word.
+    /// Accept, read the request, then close without a word (FIN, not RST).
     Close,
     /// Accept, then reset (SO_LINGER 0).
     Reset,
@@ -50,7 +50,10 @@ impl Endpoint {
     }
 
     /// Serves the n-th connection with `script(n)` on `bind` (such as `[::1]:0`).
-    pub fn scripted(bind: &str, script: impl Fn(usize) -> Behaviour + Send + Sync + 'static) -> Endpoint {
+    pub fn scripted(
+        bind: &str,
+        script: impl Fn(usize) -> Behaviour + Send + Sync + 'static,
+    ) -> Endpoint {
         let listener = TcpListener::bind(bind).expect("bind endpoint");
         Self::serve(listener, Arc::new(script))
     }
@@ -75,7 +78,13 @@ impl Endpoint {
                 thread::spawn(move || handle(stream, behaviour, &r, &k));
             }
         });
-        Endpoint { addr, hits, requests, held, stop }
+        Endpoint {
+            addr,
+            hits,
+            requests,
+            held,
+            stop,
+        }
     }
 
     /// `http://127.0.0.1:PORT/ready` (or `[::1]`).
@@ -108,15 +117,23 @@ impl Drop for Endpoint {
     }
 }
 
-fn handle(mut stream: TcpStream, behaviour: Behaviour, requests: &Mutex<Vec<String>>, held: &Mutex<Vec<TcpStream>>) {
-    if !matches!(behaviour, Behaviour::Close | Behaviour::Reset) {
+fn handle(
+    mut stream: TcpStream,
+    behaviour: Behaviour,
+    requests: &Mutex<Vec<String>>,
+    held: &Mutex<Vec<TcpStream>>,
+) {
+    if !matches!(behaviour, Behaviour::Reset) {
         if let Some(head) = read_head(&mut stream) {
             requests.lock().expect("lock").push(head);
         }
     }
     match behaviour {
         Behaviour::Status(code, body) => {
-            let head = format!("HTTP/1.1 {code} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+            let head = format!(
+                "HTTP/1.1 {code} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
             let _ = stream.write_all(head.as_bytes());
             let _ = stream.write_all(&body);
         }

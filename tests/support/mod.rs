@@ -40,20 +40,34 @@ pub struct Run {
 impl Run {
     /// The exit code; panics with the logs if the process died of a signal.
     pub fn code(&self) -> i32 {
-        self.status
-            .code()
-            .unwrap_or_else(|| panic!("killed by signal {:?}; stderr:\n{}", self.status.signal(), self.stderr))
+        self.status.code().unwrap_or_else(|| {
+            panic!(
+                "killed by signal {:?}; stderr:\n{}",
+                self.status.signal(),
+                self.stderr
+            )
+        })
     }
 
     /// Asserts the exit code, showing the logs when it differs.
     pub fn assert_code(&self, expected: i32) -> &Self {
-        assert_eq!(self.code(), expected, "stderr:\n{}\nstdout:\n{}", self.stderr, self.stdout);
+        assert_eq!(
+            self.code(),
+            expected,
+            "stderr:\n{}\nstdout:\n{}",
+            self.stderr,
+            self.stdout
+        );
         self
     }
 
     /// Asserts stderr contains `needle`.
     pub fn assert_stderr_has(&self, needle: &str) -> &Self {
-        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}:\n{}", self.stderr);
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
         self
     }
 }
@@ -114,7 +128,10 @@ pub fn wait_with_deadline(child: &mut Child, deadline: Duration) -> ExitStatus {
 pub fn eventually(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
     let start = Instant::now();
     while !condition() {
-        assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting for {what}");
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
         thread::sleep(Duration::from_millis(5));
     }
 }

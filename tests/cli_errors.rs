@@ -1,0 +1,189 @@
+//! Bad input never crashes readygate and never loses the user's intent: one clear line naming
+//! the flag or variable at fault, and exit 2. A flag beats its variable.
+
+mod support;
+
+use support::endpoint::{Behaviour, Endpoint};
+use support::{readygate, run};
+
+/// (flag, variable, a bad value, words the message must contain)
+const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
+    (
+        "--url",
+        "READYGATE_URL",
+        "https://localhost:15021/healthz/ready",
+        "https is not supported",
+    ),
+    (
+        "--url",
+        "READYGATE_URL",
+        "ftp://localhost/",
+        "unsupported scheme",
+    ),
+    ("--url", "READYGATE_URL", "localhost:15020", "no scheme"),
+    ("--url", "READYGATE_URL", "tcp://localhost", "needs a port"),
+    (
+        "--url",
+        "READYGATE_URL",
+        "http://localhost:99999/",
+        "invalid port",
+    ),
+    (
+        "--mesh",
+        "READYGATE_MESH",
+        "consul",
+        "istio, linkerd, envoy",
+    ),
+    (
+        "--expect-status",
+        "READYGATE_EXPECT_STATUS",
+        "700",
+        "expected statuses",
+    ),
+    (
+        "--timeout",
+        "READYGATE_TIMEOUT",
+        "soon",
+        "expected a duration",
+    ),
+    (
+        "--timeout-exit-code",
+        "READYGATE_TIMEOUT_EXIT_CODE",
+        "256",
+        "0 to 255",
+    ),
+    (
+        "--request-timeout",
+        "READYGATE_REQUEST_TIMEOUT",
+        "0",
+        "greater than zero",
+    ),
+    (
+        "--interval",
+        "READYGATE_INTERVAL",
+        "-1s",
+        "expected a duration",
+    ),
+    (
+        "--max-interval",
+        "READYGATE_MAX_INTERVAL",
+        "5x",
+        "unknown unit",
+    ),
+    ("--log-format", "READYGATE_LOG_FORMAT", "xml", "text, json"),
+];
+
+/// Boolean flags take `--flag=VALUE`.
+const BAD_BOOLEANS: &[(&str, &str)] = &[
+    ("--timeout-fatal", "READYGATE_TIMEOUT_FATAL"),
+    ("--disabled", "READYGATE_DISABLED"),
+    ("--quiet", "READYGATE_QUIET"),
+    ("--verbose", "READYGATE_VERBOSE"),
+];
+
+fn assert_one_line_usage_error(result: &support::Run, names: &[&str]) {
+    result.assert_code(2);
+    assert_eq!(result.stdout, "");
+    let lines: Vec<&str> = result.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line:\n{}", result.stderr);
+    assert!(lines[0].starts_with("readygate: "), "{}", lines[0]);
+    for name in names {
+        assert!(lines[0].contains(name), "{name} missing from: {}", lines[0]);
+    }
+}
+
+#[test]
+fn a_bad_flag_value_is_one_line_naming_the_flag_and_exits_2() {
+    for (flag, _, value, words) in BAD_VALUES {
+        let result = run(readygate().arg(format!("{flag}={value}")));
+        assert_one_line_usage_error(&result, &[flag, words]);
+    }
+    for (flag, _) in BAD_BOOLEANS {
+        let result = run(readygate().arg(format!("{flag}=maybe")));
+        assert_one_line_usage_error(&result, &[flag, "1, true, yes, on, 0, false, no, off"]);
+    }
+}
+
+#[test]
+fn a_bad_variable_is_one_line_naming_the_variable_and_exits_2() {
+    for (_, var, value, words) in BAD_VALUES {
+        let result = run(readygate().env(var, value));
+        assert_one_line_usage_error(&result, &[var, words]);
+    }
+    for (_, var) in BAD_BOOLEANS {
+        let result = run(readygate().env(var, "maybe"));
+        assert_one_line_usage_error(&result, &[var, "maybe"]);
+    }
+    let result = run(readygate().env("READYGATE_LOG", "readygate=loud"));
+    assert_one_line_usage_error(&result, &["READYGATE_LOG"]);
+}
+
+#[test]
+fn an_unknown_flag_is_a_usage_error() {
+    let result = run(readygate().arg("--bogus"));
+    assert_one_line_usage_error(&result, &["--bogus"]);
+}
+
+#[test]
+fn a_flag_beats_its_variable_even_an_invalid_one() {
+    let ep = Endpoint::start(Behaviour::Status(200, Vec::new()));
+    run(readygate()
+        .args(["--url", &ep.url()])
+        .env("READYGATE_URL", "https://nope/"))
+    .assert_code(0);
+    run(readygate()
+        .args(["--url", &ep.url(), "--timeout", "5s"])
+        .env("READYGATE_TIMEOUT", "soon"))
+    .assert_code(0);
+}
+
+#[test]
+fn variables_apply_when_their_flag_is_absent() {
+    let ep = Endpoint::start(Behaviour::Status(503, Vec::new()));
+    // The variable's 7 beats the default 69, the flag's 9 beats the variable.
+    run(readygate()
+        .args(["--url", &ep.url(), "-t", "100ms"])
+        .env("READYGATE_TIMEOUT_EXIT_CODE", "7"))
+    .assert_code(7);
+    run(readygate()
+        .args([
+            "--url",
+            &ep.url(),
+            "-t",
+            "100ms",
+            "--timeout-exit-code",
+            "9",
+        ])
+        .env("READYGATE_TIMEOUT_EXIT_CODE", "7"))
+    .assert_code(9);
+    // READYGATE_TIMEOUT alone bounds the wait.
+    run(readygate()
+        .args(["--url", &ep.url()])
+        .env("READYGATE_TIMEOUT", "100ms"))
+    .assert_code(69);
+}
+
+#[test]
+fn boolean_words_are_accepted_in_any_case() {
+    let ep = Endpoint::start(Behaviour::Status(503, Vec::new()));
+    for word in ["1", "TRUE", "Yes", "on"] {
+        run(readygate()
+            .args(["--url", &ep.url()])
+            .env("READYGATE_DISABLED", word))
+        .assert_code(0);
+    }
+    for word in ["0", "False", "NO", "off"] {
+        run(readygate()
+            .args(["--url", &ep.url(), "-t", "50ms"])
+            .env("READYGATE_DISABLED", word))
+        .assert_code(69);
+    }
+}
+
+#[test]
+fn the_command_may_follow_without_a_double_dash_and_keeps_its_own_flags() {
+    let ep = Endpoint::start(Behaviour::Status(200, Vec::new()));
+    let result = run(readygate().args(["--url", &ep.url(), "printf", "%s", "--url"]));
+    result.assert_code(0);
+    assert_eq!(result.stdout, "--url");
+}

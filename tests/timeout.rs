@@ -1,0 +1,139 @@
+//! The overall deadline: exit 69 (or the chosen code) with one line naming what is not ready,
+//! or, with --timeout-fatal=false, a warning and the command anyway.
+
+mod support;
+
+use support::endpoint::{Behaviour, Endpoint};
+use support::{readygate, run, sh};
+
+fn unavailable() -> Endpoint {
+    Endpoint::start(Behaviour::Status(
+        503,
+        b"config not received from XDS server".to_vec(),
+    ))
+}
+
+#[test]
+fn not_ready_in_time_exits_69_without_running_the_command() {
+    let ep = unavailable();
+    let result = run(readygate()
+        .args(["--url", &ep.url(), "-t", "300ms", "--"])
+        .args(sh("echo ran")));
+    result.assert_code(69);
+    assert_eq!(result.stdout, "", "the command must not run");
+}
+
+#[test]
+fn the_timeout_line_names_every_pending_endpoint_its_last_outcome_and_the_time_waited() {
+    let ready = Endpoint::start(Behaviour::Status(200, Vec::new()));
+    let pending = unavailable();
+    let port = support::closed_port();
+    let closed = format!("tcp://127.0.0.1:{port}");
+    let result = run(readygate().args([
+        "--url",
+        &ready.url(),
+        "--url",
+        &pending.url(),
+        "--url",
+        &closed,
+        "-t",
+        "400ms",
+    ]));
+    result.assert_code(69);
+    let lines: Vec<&str> = result
+        .stderr
+        .lines()
+        .filter(|l| l.contains("not ready after"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", result.stderr);
+    let line = lines[0];
+    assert!(line.contains("not ready after 4"), "time waited: {line}");
+    assert!(
+        line.contains(&format!(
+            "{} (503 \"config not received from XDS server\")",
+            pending.url()
+        )),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!(
+            "{closed} (nothing listening on 127.0.0.1:{port} yet)"
+        )),
+        "{line}"
+    );
+    assert!(
+        !line.contains(&ready.url()),
+        "a ready endpoint is not listed: {line}"
+    );
+}
+
+#[test]
+fn timeout_exit_code_changes_the_code() {
+    let ep = unavailable();
+    run(readygate().args([
+        "--url",
+        &ep.url(),
+        "-t",
+        "200ms",
+        "--timeout-exit-code",
+        "3",
+    ]))
+    .assert_code(3);
+    run(readygate()
+        .args(["--url", &ep.url(), "-t", "200ms"])
+        .env("READYGATE_TIMEOUT_EXIT_CODE", "4"))
+    .assert_code(4);
+}
+
+#[test]
+fn timeout_fatal_false_warns_and_runs_the_command_anyway() {
+    let ep = unavailable();
+    let result = run(readygate()
+        .args([
+            "--url",
+            &ep.url(),
+            "-t",
+            "200ms",
+            "--timeout-fatal=false",
+            "--",
+        ])
+        .args(sh("echo ran anyway; exit 9")));
+    result.assert_code(9);
+    assert_eq!(result.stdout, "ran anyway\n");
+    result
+        .assert_stderr_has("WARN")
+        .assert_stderr_has("running the command anyway");
+}
+
+#[test]
+fn timeout_fatal_false_in_wait_only_mode_exits_0() {
+    let ep = unavailable();
+    run(readygate()
+        .args(["--url", &ep.url(), "-t", "200ms"])
+        .env("READYGATE_TIMEOUT_FATAL", "no"))
+    .assert_code(0);
+}
+
+#[test]
+fn timeout_0_waits_past_any_default_until_ready() {
+    // With -t 0 there is no deadline: the endpoint becomes ready only after many attempts.
+    let ep = Endpoint::scripted("127.0.0.1:0", |n| {
+        if n < 30 {
+            Behaviour::Status(503, Vec::new())
+        } else {
+            Behaviour::Status(200, Vec::new())
+        }
+    });
+    run(readygate().args([
+        "--url",
+        &ep.url(),
+        "-t",
+        "0",
+        "--interval",
+        "1ms",
+        "--max-interval",
+        "1ms",
+    ]))
+    .assert_code(0);
+    assert_eq!(ep.hits(), 31);
+}
