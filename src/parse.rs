@@ -7,16 +7,19 @@ use std::fmt;
 use std::time::Duration;
 
 /// Parses `500ms`, `1.5s`, `2m`, `1h`, `1m30s`; a bare number means seconds. `0` is zero.
+///
+/// Decimals are parsed exactly in integer nanoseconds (no float rounding, and no float parsing
+/// code in the binary, which keeps it under its size budget).
 pub fn duration(text: &str) -> Result<Duration, String> {
     const HINT: &str = "expected a duration such as 500ms, 1.5s, 2m or 1m30s";
     let text = text.trim();
     if text.is_empty() {
         return Err(format!("empty duration: {HINT}"));
     }
-    if let Ok(seconds) = text.parse::<f64>() {
-        return seconds_to_duration(seconds).ok_or_else(|| HINT.to_string());
+    if let Some(nanos) = decimal_nanos(text, NANOS_PER_SECOND) {
+        return nanos_to_duration(nanos).ok_or_else(|| HINT.to_string());
     }
-    let mut total = 0f64;
+    let mut total: u128 = 0;
     let mut rest = text;
     while !rest.is_empty() {
         let number_len = rest
@@ -27,24 +30,48 @@ pub fn duration(text: &str) -> Result<Duration, String> {
             .find(|c: char| !c.is_ascii_alphabetic())
             .unwrap_or(after.len());
         let (unit, after) = after.split_at(unit_len);
-        let value: f64 = number.parse().map_err(|_| HINT.to_string())?;
         let scale = match unit {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
+            "ms" => NANOS_PER_SECOND / 1_000,
+            "s" => NANOS_PER_SECOND,
+            "m" => 60 * NANOS_PER_SECOND,
+            "h" => 3_600 * NANOS_PER_SECOND,
             _ => return Err(format!("unknown unit {unit:?}; {HINT}")),
         };
-        total += value * scale;
+        let nanos = decimal_nanos(number, scale).ok_or_else(|| HINT.to_string())?;
+        total = total.saturating_add(nanos);
         rest = after;
     }
-    seconds_to_duration(total).ok_or_else(|| HINT.to_string())
+    nanos_to_duration(total).ok_or_else(|| HINT.to_string())
 }
 
-fn seconds_to_duration(seconds: f64) -> Option<Duration> {
+const NANOS_PER_SECOND: u128 = 1_000_000_000;
+
+/// `digits[.digits]` times `scale` nanoseconds, exactly; `None` if it is not such a number.
+fn decimal_nanos(number: &str, scale: u128) -> Option<u128> {
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    // Digits past nanosecond precision cannot matter; long inputs must not overflow.
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.get(..whole.len().min(20))?.parse().ok()?
+    };
+    let mut nanos = whole.checked_mul(scale)?;
+    let mut place = scale;
+    for digit in fraction.bytes().take(18) {
+        place /= 10;
+        nanos = nanos.checked_add(u128::from(digit - b'0') * place)?;
+    }
+    Some(nanos)
+}
+
+fn nanos_to_duration(nanos: u128) -> Option<Duration> {
     // A year is far beyond any sensible wait, and keeps Instant arithmetic from overflowing.
-    (seconds.is_finite() && (0.0..=31_536_000.0).contains(&seconds))
-        .then(|| Duration::from_secs_f64(seconds))
+    const YEAR: u128 = 31_536_000 * NANOS_PER_SECOND;
+    (nanos <= YEAR).then(|| Duration::from_nanos(nanos as u64))
 }
 
 /// Parses 1/true/yes/on and 0/false/no/off, case-insensitive.
@@ -134,10 +161,9 @@ pub fn format_duration(d: Duration) -> String {
         return format!("{ms}ms");
     }
     if ms < 60_000 {
-        return if ms % 1_000 == 0 {
-            format!("{}s", ms / 1_000)
-        } else {
-            format!("{:.1}s", d.as_secs_f64())
+        return match (ms / 1_000, (ms % 1_000) / 100) {
+            (seconds, 0) => format!("{seconds}s"),
+            (seconds, tenths) => format!("{seconds}.{tenths}s"),
         };
     }
     let (minutes, seconds) = (ms / 60_000, (ms % 60_000) / 1_000);
@@ -168,6 +194,13 @@ mod tests {
         assert_eq!(duration("0.25"), Ok(ms(250)));
         assert_eq!(duration("0"), Ok(Duration::ZERO));
         assert_eq!(duration(" 2s "), Ok(ms(2_000)));
+        assert_eq!(duration(".5s"), Ok(ms(500)));
+        assert_eq!(duration("0.001"), Ok(ms(1)));
+        assert_eq!(
+            duration("1.0000000001s"),
+            Ok(Duration::from_nanos(1_000_000_000))
+        );
+        assert_eq!(duration("8760h"), Ok(Duration::from_secs(31_536_000)));
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub fn read(file: &std::path::Path) -> Report {
     let mut report = Report::default();
     for line in text.lines() {
         let (key, value) = line
-            .split_once(|c: char| c == ' ' || c == ':')
+            .split_once([' ', ':'])
             .expect("report line");
         let value = value.trim();
         match key {

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Offline checks of everything readygate ships besides the binary: Kubernetes manifests against
+# the API schemas, Dockerfiles with hadolint, every shell script with shellcheck, the scratch-image
+# contract of the root Dockerfile, and the behaviour of examples/docker/entrypoint.sh.
+# Usage: scripts/check-packaging.sh   (tools come from scripts/install-packaging.sh)
+set -euo pipefail
+
+repo=$(git -C "$(dirname "${BASH_SOURCE[0]}")/.." rev-parse --show-toplevel)
+TOOLS="${READYGATE_TOOLS:-$HOME/.cache/readygate-tools}"
+# Manifests must stay valid on clusters that are not the newest: 1.33 is the release where native
+# sidecars went GA, the oldest one many users of readygate will be moving from.
+K8S_VERSION="${K8S_VERSION:-1.33.0}"
+kubernetes_validate="$TOOLS/venv/bin/kubernetes-validate"
+hadolint="$TOOLS/venv/bin/hadolint"
+
+passed=0
+failed=0
+work=$(mktemp -d)
+# shellcheck disable=SC2317  # only called from the EXIT trap
+on_exit() {
+    rm -rf "$work"
+    printf '%d passed, %d failed\n' "$passed" "$failed"
+}
+trap on_exit EXIT
+pass() { passed=$((passed + 1)); printf 'PASS %s\n' "$*"; }
+fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
+# check NAME CMD...: runs CMD quietly; on failure shows its output.
+check() {
+    local name=$1 out
+    shift
+    if out=$("$@" 2>&1); then
+        pass "$name"
+    else
+        fail "$name"
+        printf '%s\n' "$out" | sed 's/^/    /'
+    fi
+}
+
+cd "$repo"
+missing=0
+for tool in "$kubernetes_validate" "$hadolint" shellcheck; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        fail "tool not found: $tool (run scripts/install-packaging.sh)"
+        missing=1
+    fi
+done
+((missing)) && exit 1
+
+# Tracked and untracked-but-not-ignored files, so new files are checked before they are committed.
+mapfile -t files < <(git ls-files --cached --others --exclude-standard | sort -u)
+
+echo "== Kubernetes manifests (kubernetes-validate $K8S_VERSION, strict: unknown fields are errors)"
+manifests=0
+for f in "${files[@]}"; do
+    [[ $f == examples/k8s/*.yaml || $f == examples/k8s/*.yml ]] || continue
+    [[ -f $f ]] || continue
+    manifests=$((manifests + 1))
+    check "k8s $f" "$kubernetes_validate" --kubernetes-version "$K8S_VERSION" --strict --quiet "$f"
+done
+((manifests > 0)) || fail "no manifests found under examples/k8s"
+
+echo "== Dockerfiles (hadolint, any finding fails)"
+dockerfiles=0
+for f in "${files[@]}"; do
+    base=${f##*/}
+    [[ $base == Dockerfile || $base == Dockerfile.* || $base == *.Dockerfile ]] || continue
+    [[ -f $f ]] || continue
+    dockerfiles=$((dockerfiles + 1))
+    check "hadolint $f" "$hadolint" --no-color "$f"
+done
+((dockerfiles > 0)) || fail "no Dockerfiles found"
+
+echo "== shell scripts (shellcheck, any finding fails)"
+for f in "${files[@]}"; do
+    [[ $f == *.sh && -f $f ]] || continue
+    check "shellcheck $f" shellcheck "$f"
+done
+
+echo "== root Dockerfile: the image contract (no engine here to build it; see docs/packaging.md)"
+# The final stage is everything after the last FROM.
+final=$(awk '/^FROM /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' Dockerfile)
+contract() { # contract NAME REGEX: REGEX must match a line of the final stage
+    if grep -Eq "$2" <<<"$final"; then pass "Dockerfile final stage: $1"; else fail "Dockerfile final stage: $1 (want /$2/)"; fi
+}
+contract "is FROM scratch" '^FROM scratch$'
+contract "copies only /readygate" '^COPY --from=build /readygate /readygate$'
+contract "runs as numeric non-root 65532" '^USER 65532:65532$'
+contract "ENTRYPOINT is exec-form /readygate" '^ENTRYPOINT \["/readygate"\]$'
+if [[ $(grep -Ec '^(COPY|ADD|RUN) ' <<<"$final") -eq 1 ]]; then
+    pass "Dockerfile final stage: nothing else is added"
+else
+    fail "Dockerfile final stage: has more than the one COPY"
+fi
+# shellcheck disable=SC2016  # the literal text $BUILDPLATFORM is what must be in the file
+if grep -Eq '^FROM --platform=\$BUILDPLATFORM .* AS build$' Dockerfile \
+    && grep -q 'amd64) echo x86_64-unknown-linux-musl' Dockerfile \
+    && grep -q 'arm64) echo aarch64-unknown-linux-musl' Dockerfile; then
+    pass "Dockerfile build stage: runs on BUILDPLATFORM, maps amd64/arm64 to the musl targets"
+else
+    fail "Dockerfile build stage: BUILDPLATFORM or the TARGETARCH -> musl mapping is missing"
+fi
+
+echo "== examples/docker/entrypoint.sh behaviour (with a stub readygate on PATH)"
+# The stub records its arguments and exits with $STUB_RC, standing in for readygate's wait.
+mkdir -p "$work/bin"
+cat >"$work/bin/readygate" <<'STUB'
+#!/bin/sh
+printf '%s\n' "$*" >"$STUB_ARGS"
+exit "$STUB_RC"
+STUB
+chmod +x "$work/bin/readygate"
+entry="$repo/examples/docker/entrypoint.sh"
+run_entry() { # run_entry RC CMD...: entrypoint.sh under POSIX sh (dash), stub exits RC; sets $rc
+    local stub_rc=$1
+    shift
+    rc=0
+    env PATH="$work/bin:$PATH" STUB_RC="$stub_rc" STUB_ARGS="$work/args" \
+        dash "$entry" "$@" >"$work/out" 2>&1 || rc=$?
+}
+if ! command -v dash >/dev/null 2>&1; then
+    fail "dash not found: entrypoint.sh must be tested with a POSIX sh"
+else
+    # Ready: the command runs by exec, i.e. in the same process as the shell that started it.
+    rc=0
+    # shellcheck disable=SC2016  # $$ must expand in the child shells, not here
+    env PATH="$work/bin:$PATH" STUB_RC=0 STUB_ARGS="$work/args" \
+        bash -c 'echo $$ >"$1"; shift; exec dash "$@"' _ "$work/pid" "$entry" sh -c 'echo $$; exit 3' \
+        >"$work/out" 2>&1 || rc=$?
+    if [[ $rc -eq 3 && "$(cat "$work/out")" == "$(cat "$work/pid")" ]]; then
+        pass "entrypoint.sh: after the wait it execs the command (same PID, its exit code 3 kept)"
+    else
+        fail "entrypoint.sh: exec/exit code wrong (rc=$rc, out=$(cat "$work/out"), pid=$(cat "$work/pid"))"
+    fi
+    if [[ -z "$(cat "$work/args")" ]]; then
+        pass "entrypoint.sh: calls readygate in wait-only mode (no command; settings from READYGATE_*)"
+    else
+        fail "entrypoint.sh: readygate got unexpected arguments: $(cat "$work/args")"
+    fi
+    # Not ready: readygate's 69 is the container's exit code and the command never runs.
+    run_entry 69 sh -c 'echo COMMAND-RAN'
+    if [[ $rc -eq 69 ]] && ! grep -q COMMAND-RAN "$work/out"; then
+        pass "entrypoint.sh: a failed wait (69) stops before the command and exits 69"
+    else
+        fail "entrypoint.sh: failed wait gave rc=$rc, output: $(cat "$work/out")"
+    fi
+fi
+
+((failed == 0))
