@@ -1,19 +1,66 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: installs what it needs (idempotently), then runs
-# formatting, lints and every test. `.ci/run` runs exactly this.
-set -euo pipefail
+# The whole test suite from a fresh machine (Debian, root): installs what it needs, idempotently,
+# then runs formatting, lints, the unit and integration tests, the static builds, the scratch-root
+# check, the packaging checks, the real-Envoy end-to-end suite, the fuzz smoke and the benchmark
+# smoke. `.ci/run` runs exactly this. Every stage runs even if an earlier one failed, so one run
+# shows every problem; the exit code is non-zero if any stage failed.
+#
+#   READYGATE_TOOLS   where virtualenvs and tools go (default ~/.cache/readygate-tools)
+#   READYGATE_STAGES  space-separated subset of stages to run (default: all)
+set -uo pipefail
 cd "$(dirname "$0")/.."
+export READYGATE_TOOLS="${READYGATE_TOOLS:-$HOME/.cache/readygate-tools}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export PATH="$HOME/.cargo/bin:$PATH"
 
-step() { printf '\n==> %s\n' "$*" >&2; }
+STATIC_BIN="target/x86_64-unknown-linux-musl/release/readygate"
+passed=0
+failed=0
+failures=()
 
-step "toolchain components"
-rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# stage NAME COMMAND...: runs one stage, records its result.
+stage() {
+    local name=$1
+    shift
+    if [[ -n ${READYGATE_STAGES:-} && " $READYGATE_STAGES " != *" $name "* ]]; then
+        return 0
+    fi
+    printf '\n==> %s: %s\n' "$name" "$*" >&2
+    local start=$SECONDS
+    if "$@"; then
+        passed=$((passed + 1))
+        printf '==> %s: ok (%ss)\n' "$name" "$((SECONDS - start))" >&2
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+        printf '==> %s: FAILED (%ss)\n' "$name" "$((SECONDS - start))" >&2
+    fi
+}
 
-step "cargo fmt --check"
-cargo fmt --all -- --check
+install() {
+    rustup component add rustfmt clippy >/dev/null 2>&1 || { echo "rustup component add failed" >&2; return 1; }
+    bash scripts/install-packaging.sh &&
+        bash scripts/install-e2e.sh >/dev/null &&
+        bash scripts/install-hardening.sh &&
+        bash bench/install-deps.sh
+}
 
-step "cargo clippy"
-cargo clippy --all-targets --locked -- -D warnings
+stage install install
+stage fmt cargo fmt --all -- --check
+stage clippy cargo clippy --all-targets --locked -- -D warnings
+stage tests cargo test --locked --no-fail-fast
+stage static-build bash scripts/build-static.sh
+stage scratch-root bash tests/scratch/run.sh "$STATIC_BIN"
+stage packaging bash scripts/check-packaging.sh
+stage e2e-envoy bash tests/e2e/envoy/run.sh "$STATIC_BIN"
+stage supply-chain cargo deny --offline check licenses bans sources
+stage fuzz-smoke bash scripts/fuzz-smoke.sh
+stage bench-smoke python3 bench/run.py --readygate "$STATIC_BIN" --smoke
 
-step "unit and integration tests"
-cargo test --locked
+printf '\n' >&2
+if ((failed)); then
+    printf 'failed stages: %s\n' "${failures[*]}" >&2
+fi
+# The plain closing line CI reads: stages, not individual tests (each runner printed its own).
+printf 'stages: %d passed, %d failed\n' "$passed" "$failed"
+((failed == 0))

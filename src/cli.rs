@@ -134,6 +134,28 @@ pub struct Cli {
     )]
     pub log_format: LogFormat,
 
+    /// Job mode: run COMMAND as a child instead of exec'ing it, forward signals to it, reap
+    /// orphans, and when it exits POST the sidecar's quit URL, then exit with the child's status
+    /// (128+N if signal N killed it). The sidecar is also quit if COMMAND never ran.
+    #[arg(short = 'S', long, value_name = "BOOL", env = "READYGATE_SHUTDOWN", default_value = "false",
+          num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          value_parser = parse::boolean)]
+    pub shutdown: bool,
+
+    /// With --shutdown: the quit URL(s) to POST instead of the --mesh preset's (istio
+    /// localhost:15020/quitquitquit, linkerd localhost:4191/shutdown, envoy
+    /// localhost:15000/quitquitquit). http:// only; repeatable or comma-separated.
+    #[arg(long = "quit-url", value_name = "URL", env = "READYGATE_QUIT_URL", value_delimiter = ',',
+          value_parser = parse_quit_url)]
+    pub quit_urls: Vec<Target>,
+
+    /// With --shutdown: when false, leave the sidecar running if COMMAND failed (non-zero exit,
+    /// killed, or never started), for restartPolicy: OnFailure, which restarts it in place.
+    #[arg(long, value_name = "BOOL", env = "READYGATE_SHUTDOWN_ON_FAILURE", default_value = "true",
+          num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          value_parser = parse::boolean)]
+    pub shutdown_on_failure: bool,
+
     /// The command to exec once ready, with its arguments. Without it, exit 0 once ready.
     #[arg(value_name = "COMMAND", trailing_var_arg = true,
           value_parser = clap::value_parser!(OsString))]
@@ -154,6 +176,20 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// Job mode's quit endpoints: the --quit-url list, or the mesh preset's.
+    pub fn quit_targets(&self) -> Vec<Target> {
+        if !self.quit_urls.is_empty() {
+            return self.quit_urls.clone();
+        }
+        match self.mesh.preset().quit_url.parse() {
+            Ok(target) => vec![target],
+            // The preset table is tested to parse; this arm exists so no input can panic.
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
 const fn duration_default(d: Duration) -> &'static str {
     // Kept in step with backoff.rs by the `help_defaults_match_the_backoff_constants` test.
     match d.as_millis() {
@@ -164,6 +200,19 @@ const fn duration_default(d: Duration) -> &'static str {
 }
 
 fn parse_target(text: &str) -> Result<Target, String> {
+    text.parse()
+}
+
+fn parse_quit_url(text: &str) -> Result<Target, String> {
+    const HINT: &str = "expected http://host:port/path (a sidecar's quit endpoint is a plain \
+                        HTTP POST on localhost)";
+    let scheme = text
+        .trim()
+        .split_once("://")
+        .map(|(s, _)| s.to_ascii_lowercase());
+    if scheme.as_deref() != Some("http") {
+        return Err(HINT.to_string());
+    }
     text.parse()
 }
 
@@ -188,6 +237,10 @@ pub enum Parsed {
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
     let args: Vec<OsString> = args.into_iter().collect();
     match Cli::try_parse_from(&args) {
+        Ok(cli) if cli.shutdown && cli.command.is_empty() => Parsed::Usage(
+            "--shutdown needs a COMMAND to supervise: readygate --shutdown -- COMMAND [ARGS...]"
+                .to_string(),
+        ),
         Ok(cli) => Parsed::Run(Box::new(cli)),
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             Parsed::Info(e.render().to_string())
@@ -260,6 +313,57 @@ mod tests {
     #[test]
     fn the_clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn parse_ok(args: &[&str]) -> Box<Cli> {
+        match parse(args.iter().map(OsString::from)) {
+            Parsed::Run(cli) => cli,
+            Parsed::Usage(m) | Parsed::Info(m) => panic!("{args:?}: {m}"),
+        }
+    }
+
+    fn usage(args: &[&str]) -> String {
+        match parse(args.iter().map(OsString::from)) {
+            Parsed::Usage(m) => m,
+            _ => panic!("{args:?} should be a usage error"),
+        }
+    }
+
+    #[test]
+    fn quit_targets_default_to_the_mesh_preset_and_are_overridden_by_quit_url() {
+        let cli = parse_ok(&["readygate", "--mesh", "linkerd", "-S", "--", "true"]);
+        assert!(cli.shutdown && cli.shutdown_on_failure);
+        let urls: Vec<String> = cli.quit_targets().iter().map(ToString::to_string).collect();
+        assert_eq!(urls, ["http://localhost:4191/shutdown"]);
+        let cli = parse_ok(&[
+            "readygate",
+            "--quit-url",
+            "http://127.0.0.1:1/a,http://127.0.0.1:2/b",
+            "--shutdown-on-failure=false",
+            "-S",
+            "--",
+            "true",
+        ]);
+        assert!(!cli.shutdown_on_failure);
+        let urls: Vec<String> = cli.quit_targets().iter().map(ToString::to_string).collect();
+        assert_eq!(urls, ["http://127.0.0.1:1/a", "http://127.0.0.1:2/b"]);
+    }
+
+    #[test]
+    fn quit_urls_must_be_http() {
+        for bad in [
+            "tcp://localhost:15020",
+            "https://localhost:15020/quitquitquit",
+            "x",
+        ] {
+            let message = usage(&["readygate", "--quit-url", bad, "-S", "--", "true"]);
+            assert!(message.contains("expected http://"), "{bad}: {message}");
+        }
+    }
+
+    #[test]
+    fn shutdown_without_a_command_is_a_usage_error() {
+        assert!(usage(&["readygate", "--shutdown"]).contains("needs a COMMAND"));
     }
 
     #[test]

@@ -9,11 +9,15 @@
 //! - `target`: `http://` and `tcp://` endpoints
 //! - `preset`: each mesh's readiness (and quit) URL
 //! - `backoff`: the delay schedule between probes (pure)
+//! - `net`: connecting to a target and starting an HTTP/1 exchange (probe and quit share it)
 //! - `probe`: one attempt against one endpoint
 //! - `reason`: why an endpoint is not ready, made safe to log
 //! - `wait`: all endpoints, backoff, deadline and progress logs
-//! - `signals`: which signals end the wait
+//! - `signals`: which signals end the wait, and which Job mode forwards to the child
 //! - `exec`: replace readygate with the command
+//! - `supervise`: Job mode: run the command as a child, forward signals, reap, report its status
+//! - `quit`: Job mode: POST the sidecar's quit URL(s) once the command is done
+//! - `sys`: the only `unsafe`: waitpid, kill and prctl wrappers
 //! - `log`: stderr logging, text or JSON
 //! - `exit`: the exit codes
 
@@ -22,10 +26,14 @@ pub mod cli;
 pub mod exec;
 pub mod exit;
 pub mod log;
+pub mod net;
 pub mod parse;
 pub mod preset;
 pub mod probe;
+pub mod quit;
 pub mod reason;
 pub mod signals;
+pub mod supervise;
+pub mod sys;
 pub mod target;
 pub mod wait;

@@ -1,15 +1,19 @@
-//! readygate's entry point: parse, set up logging, wait, then exec (or exit with a code).
+//! readygate's entry point: parse, set up logging, wait, then exec (or, in Job mode, supervise
+//! the command and quit the sidecar), or exit with a code.
 //!
 //! `main` reads as the table of contents and is the only place that decides the exit code.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
+use tokio::runtime::Runtime;
 use tracing::{debug, error, info, warn};
 
 use readygate::backoff::Backoff;
 use readygate::cli::{self, Cli, Parsed};
+use readygate::supervise::{self, Ended, Supervisor};
 use readygate::wait::{self, Plan};
-use readygate::{exec, exit, log, signals};
+use readygate::{exec, exit, log, quit, signals};
 
 fn main() -> ExitCode {
     let cli = match cli::parse(std::env::args_os()) {
@@ -44,38 +48,89 @@ fn run(cli: &Cli) -> i32 {
             return exit::OS_ERROR;
         }
     };
-    if cli.disabled {
-        debug!("READYGATE_DISABLED is set: not waiting for the sidecar");
-    } else {
-        match runtime.block_on(gate(&plan(cli))) {
-            Gate::Ready => {}
-            Gate::TimedOut(summary) if !cli.timeout_fatal => {
-                warn!("{summary}; running the command anyway (--timeout-fatal=false)");
-            }
-            Gate::TimedOut(summary) => {
-                error!("{summary}");
-                return cli.timeout_exit_code;
-            }
-            Gate::Interrupted(signal) => {
-                info!(
-                    signal = signals::name(signal),
-                    "interrupted while waiting; the command was not run"
-                );
-                return exit::for_signal(signal);
-            }
-            Gate::SignalSetupFailed(e) => {
-                error!("cannot install signal handlers: {e}");
-                return exit::OS_ERROR;
-            }
-        }
+    if cli.shutdown {
+        return job(cli, &runtime);
+    }
+    if let Err(status) = pass_gate(cli, &runtime) {
+        return status;
     }
     if cli.command.is_empty() {
         return exit::READY;
     }
     drop(runtime);
     let err = exec::exec(&cli.command);
-    let program = cli.command[0].to_string_lossy();
-    let status = exit::for_exec_error(&err);
+    not_run(&cli.command, &err)
+}
+
+/// Job mode (--shutdown): the same wait, then the command as a supervised child. The sidecar is
+/// told to quit however that ends, even if the command never ran (unless it failed and
+/// --shutdown-on-failure=false); a quit failure never changes the exit code.
+fn job(cli: &Cli, runtime: &Runtime) -> i32 {
+    // Before the wait, so a signal between the wait and the spawn is held for the child.
+    let status = match runtime.block_on(async { Supervisor::install() }) {
+        Err(e) => {
+            error!("cannot install signal handlers: {e}");
+            exit::OS_ERROR
+        }
+        Ok(mut supervisor) => match pass_gate(cli, runtime) {
+            Err(status) => status,
+            Ok(()) => match runtime.block_on(supervisor.run(&cli.command)) {
+                Ended::Exited(status) => supervise::exit_code(status),
+                Ended::NotStarted(err) => not_run(&cli.command, &err),
+                Ended::Lost(err) => {
+                    error!("lost track of the command: {err}");
+                    exit::OS_ERROR
+                }
+            },
+        },
+    };
+    if status == exit::READY || cli.shutdown_on_failure {
+        runtime.block_on(quit::quit_all(&cli.quit_targets()));
+    } else {
+        info!(
+            status,
+            "the command failed; leaving the sidecar running (--shutdown-on-failure=false)"
+        );
+    }
+    status
+}
+
+/// The wait, unless disabled: `Err` holds the exit code when readygate must not run the command.
+fn pass_gate(cli: &Cli, runtime: &Runtime) -> Result<(), i32> {
+    if cli.disabled {
+        debug!("READYGATE_DISABLED is set: not waiting for the sidecar");
+        return Ok(());
+    }
+    match runtime.block_on(gate(&plan(cli))) {
+        Gate::Ready => Ok(()),
+        Gate::TimedOut(summary) if !cli.timeout_fatal => {
+            warn!("{summary}; running the command anyway (--timeout-fatal=false)");
+            Ok(())
+        }
+        Gate::TimedOut(summary) => {
+            error!("{summary}");
+            Err(cli.timeout_exit_code)
+        }
+        Gate::Interrupted(signal) => {
+            info!(
+                signal = signals::name(signal),
+                "interrupted while waiting; the command was not run"
+            );
+            Err(exit::for_signal(signal))
+        }
+        Gate::SignalSetupFailed(e) => {
+            error!("cannot install signal handlers: {e}");
+            Err(exit::OS_ERROR)
+        }
+    }
+}
+
+/// Logs why the command could not be run (exec'd or spawned); returns the exit code for it.
+fn not_run(command: &[OsString], err: &std::io::Error) -> i32 {
+    let program = command
+        .first()
+        .map_or_else(String::new, |p| p.to_string_lossy().into_owned());
+    let status = exit::for_exec_error(err);
     match status {
         exit::NOT_FOUND => error!("command not found: {program}: {err}"),
         exit::NOT_EXECUTABLE => error!("command not executable: {program}: {err}"),

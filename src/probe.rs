@@ -1,31 +1,26 @@
 //! One attempt against one endpoint: connect, ask, and classify the answer as ready or not.
 //!
 //! Every failure is a [`Reason`], never an error that ends the gate: the wait loop decides what
-//! to do with it. Reading is bounded: the reply head by `MAX_HEAD_BYTES`, the body by
+//! to do with it. Reading is bounded: the reply head by `net::http1`'s buffer, the body by
 //! `REASON_BYTES`, and the whole attempt by the per-request timeout.
 
 use std::io;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper::header::{CONNECTION, HOST, USER_AGENT};
 use hyper::Request;
-use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 
+use crate::net;
 use crate::parse::StatusSet;
 use crate::reason::{self, Reason};
 use crate::target::{Kind, Target};
 
-/// Largest reply head read; hyper's minimum buffer. Sidecar replies are a few hundred bytes.
-const MAX_HEAD_BYTES: usize = 8 * 1024;
 /// How much of a not-ready body is read for its reason.
 const REASON_BYTES: usize = 256;
-const AGENT: &str = concat!("readygate/", env!("CARGO_PKG_VERSION"));
 
 /// The result of one attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,7 +34,7 @@ pub enum Outcome {
 /// Probes `target` once; the whole attempt ends within `limit`.
 pub async fn probe(target: &Target, expect: &StatusSet, limit: Duration) -> Outcome {
     let deadline = Instant::now() + limit;
-    let stream = match timeout_at(deadline, connect(target)).await {
+    let stream = match timeout_at(deadline, net::connect(target)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(reason)) => return Outcome::NotReady(reason),
         Err(_) => return Outcome::NotReady(Reason::NoReply { within: limit }),
@@ -50,42 +45,6 @@ pub async fn probe(target: &Target, expect: &StatusSet, limit: Duration) -> Outc
             http_get(stream, &target.authority(), path, expect, deadline, limit).await
         }
     }
-}
-
-/// Connects to the first address that accepts, trying each in order.
-async fn connect(target: &Target) -> Result<TcpStream, Reason> {
-    let addresses: Vec<SocketAddr> = match target.addresses() {
-        Ok(addresses) => addresses,
-        Err(name) => tokio::net::lookup_host((name, target.port()))
-            .await
-            .map_err(|e| Reason::Unresolved {
-                host: name.to_string(),
-                detail: e.to_string(),
-            })?
-            .collect(),
-    };
-    let mut refused = false;
-    let mut last_error = None;
-    for address in addresses {
-        match TcpStream::connect(address).await {
-            Ok(stream) => return Ok(stream),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => refused = true,
-            Err(e) => last_error = Some(e),
-        }
-    }
-    let authority = target.authority();
-    Err(match (refused, last_error) {
-        // An unreachable ::1 on an IPv4-only host says nothing: the refusal is the news.
-        (true, _) => Reason::NothingListening { authority },
-        (false, Some(e)) => Reason::ConnectFailed {
-            authority,
-            detail: e.to_string(),
-        },
-        (false, None) => Reason::Unresolved {
-            host: target.host_text().to_string(),
-            detail: "no addresses".into(),
-        },
-    })
 }
 
 /// Sends one GET for `path` over `stream` and classifies the reply; public so the fuzz target can
@@ -102,16 +61,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let exchange = async {
-        let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
-            .max_buf_size(MAX_HEAD_BYTES)
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| classify(&e))?;
-        // The connection task is aborted when the attempt ends, whatever the peer does.
-        let driver = AbortOnDrop(tokio::spawn(connection));
+        let (mut sender, driver) = net::http1(stream).await.map_err(|e| classify(&e))?;
         let request = Request::get(path)
             .header(HOST, authority)
-            .header(USER_AGENT, AGENT)
+            .header(USER_AGENT, net::AGENT)
             // One request per connection: nothing is left open between attempts.
             .header(CONNECTION, "close")
             .body(Empty::<Bytes>::new())
@@ -179,13 +132,4 @@ fn classify(e: &hyper::Error) -> Reason {
         return Reason::ClosedEarly;
     }
     Reason::Other(e.to_string())
-}
-
-/// Aborts a spawned task when dropped, so no connection outlives its attempt.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }

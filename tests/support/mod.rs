@@ -3,6 +3,7 @@
 #![allow(dead_code)] // Each test file uses a different part of this module.
 
 pub mod endpoint;
+pub mod proxy;
 pub mod reporter;
 
 use std::ffi::OsStr;

@@ -76,9 +76,7 @@ pub fn read(file: &std::path::Path) -> Report {
     let text = std::fs::read_to_string(file).expect("the reporter ran and wrote its report");
     let mut report = Report::default();
     for line in text.lines() {
-        let (key, value) = line
-            .split_once([' ', ':'])
-            .expect("report line");
+        let (key, value) = line.split_once([' ', ':']).expect("report line");
         let value = value.trim();
         match key {
             "pid" => report.pid = value.parse().expect("pid"),

@@ -1,0 +1,210 @@
+//! Job mode's last step: POST the sidecar's quit URL(s) so the proxy exits and the Job's pod
+//! can complete.
+//!
+//! Every POST is bounded: `QUIT_BUDGET` covers connecting, retries and the reply head, so a
+//! proxy that hangs delays readygate's exit by at most that much per URL. Only connection
+//! failures are retried (the proxy may be restarting its admin listener); anything the proxy
+//! answered is final. A quit never changes readygate's exit code: it is reported, not returned.
+
+use std::io;
+use std::time::Duration;
+
+use http_body_util::Empty;
+use hyper::body::Bytes;
+use hyper::header::{CONNECTION, CONTENT_LENGTH, HOST, USER_AGENT};
+use hyper::Request;
+use tokio::net::TcpStream;
+use tokio::time::{timeout_at, Instant};
+use tracing::{debug, info, warn};
+
+use crate::net;
+use crate::target::{Kind, Target};
+
+/// Time allowed for one quit URL, retries included.
+pub const QUIT_BUDGET: Duration = Duration::from_secs(2);
+/// Connection attempts per quit URL.
+const CONNECT_ATTEMPTS: u32 = 3;
+/// Pause after the first failed connection; doubled after each further one.
+const RETRY_DELAY: Duration = Duration::from_millis(100);
+
+/// How one quit POST ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Quit {
+    /// A 2xx: the proxy is shutting down.
+    Accepted(u16),
+    /// The proxy closed or reset the connection without a reply: it went away, as asked.
+    Dropped,
+    /// 403, 404 or 405: the endpoint exists but is disabled (Linkerd without
+    /// `enableShutdownEndpoint`), or the URL is wrong.
+    Disabled(u16),
+    /// Any other status.
+    Rejected(u16),
+    /// No connection after every attempt.
+    Unreachable(String),
+    /// Connected, but no reply head within the budget.
+    NoReply,
+    /// Anything else (a reply that is not HTTP, a URL that cannot be POSTed).
+    Failed(String),
+}
+
+impl Quit {
+    /// Whether the proxy can be taken to be exiting.
+    pub fn succeeded(&self) -> bool {
+        matches!(self, Quit::Accepted(_) | Quit::Dropped)
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Quit::Accepted(code) => format!("accepted ({code})"),
+            Quit::Dropped => "connection closed without a reply (the proxy is exiting)".into(),
+            Quit::Disabled(code) => format!("{code}: the quit endpoint is disabled or wrong"),
+            Quit::Rejected(code) => format!("rejected ({code})"),
+            Quit::Unreachable(detail) => format!("unreachable: {detail}"),
+            Quit::NoReply => format!("no reply within {}s", QUIT_BUDGET.as_secs()),
+            Quit::Failed(detail) => detail.clone(),
+        }
+    }
+}
+
+/// POSTs every quit URL in turn and logs one line for each; returns the outcomes in order.
+pub async fn quit_all(targets: &[Target]) -> Vec<Quit> {
+    let mut outcomes = Vec::with_capacity(targets.len());
+    for target in targets {
+        let outcome = quit(target).await;
+        let text = outcome.describe();
+        match &outcome {
+            o if o.succeeded() => info!(url = %target, outcome = text.as_str(), "quit the sidecar"),
+            Quit::Disabled(_) => warn!(
+                url = %target,
+                outcome = text.as_str(),
+                "the sidecar's quit endpoint refused; it keeps running (enable its shutdown \
+                 endpoint, or set --quit-url)"
+            ),
+            _ => warn!(
+                url = %target,
+                outcome = text.as_str(),
+                "could not quit the sidecar; it keeps running"
+            ),
+        }
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+/// POSTs one quit URL, within `QUIT_BUDGET`.
+pub async fn quit(target: &Target) -> Quit {
+    let Kind::Http { path } = target.kind() else {
+        return Quit::Failed("a quit URL must be http://".into());
+    };
+    let deadline = Instant::now() + QUIT_BUDGET;
+    match timeout_at(deadline, connect_with_retries(target)).await {
+        Ok(Ok(stream)) => match timeout_at(deadline, post(stream, &target.authority(), path)).await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Quit::NoReply,
+        },
+        Ok(Err(detail)) => Quit::Unreachable(detail),
+        Err(_) => Quit::Unreachable(format!("no connection within {}s", QUIT_BUDGET.as_secs())),
+    }
+}
+
+/// Connects, retrying connection failures a few times with a short, growing pause.
+async fn connect_with_retries(target: &Target) -> Result<TcpStream, String> {
+    let mut delay = RETRY_DELAY;
+    let mut attempt = 1;
+    loop {
+        match net::connect(target)
+            .await
+            .map_err(|reason| reason.to_string())
+        {
+            Ok(stream) => return Ok(stream),
+            Err(detail) if attempt >= CONNECT_ATTEMPTS => return Err(detail),
+            Err(detail) => {
+                debug!(url = %target, attempt, reason = detail.as_str(), "quit: retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// Sends the POST over `stream` and classifies what came back.
+async fn post(stream: TcpStream, authority: &str, path: &str) -> Quit {
+    let (mut sender, _driver) = match net::http1(stream).await {
+        Ok(pair) => pair,
+        Err(e) => return classify(&e),
+    };
+    let request = match Request::post(path)
+        .header(HOST, authority)
+        .header(USER_AGENT, net::AGENT)
+        .header(CONTENT_LENGTH, "0")
+        .header(CONNECTION, "close")
+        .body(Empty::<Bytes>::new())
+    {
+        Ok(request) => request,
+        Err(e) => return Quit::Failed(format!("cannot build the request: {e}")),
+    };
+    match sender.send_request(request).await {
+        Ok(response) => classify_status(response.status().as_u16()),
+        Err(e) => classify(&e),
+    }
+}
+
+/// The outcome a status stands for.
+pub fn classify_status(code: u16) -> Quit {
+    match code {
+        200..=299 => Quit::Accepted(code),
+        403..=405 => Quit::Disabled(code),
+        _ => Quit::Rejected(code),
+    }
+}
+
+/// A failed exchange: the proxy closing or resetting the connection is what exiting looks like.
+fn classify(e: &hyper::Error) -> Quit {
+    if e.is_parse() || e.is_parse_status() || e.is_parse_version_h2() {
+        return Quit::Failed("the reply was not HTTP".into());
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        if let Some(io) = inner.downcast_ref::<io::Error>() {
+            return match io.kind() {
+                io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+                | io::ErrorKind::UnexpectedEof => Quit::Dropped,
+                _ => Quit::Failed(io.to_string()),
+            };
+        }
+        source = inner.source();
+    }
+    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+        return Quit::Dropped;
+    }
+    Quit::Failed(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disabled_endpoints_are_told_apart_from_other_refusals() {
+        assert_eq!(classify_status(200), Quit::Accepted(200));
+        assert_eq!(classify_status(204), Quit::Accepted(204));
+        for code in [403, 404, 405] {
+            assert_eq!(classify_status(code), Quit::Disabled(code));
+        }
+        assert_eq!(classify_status(500), Quit::Rejected(500));
+        assert_eq!(classify_status(302), Quit::Rejected(302));
+    }
+
+    #[test]
+    fn only_a_reply_or_a_dropped_connection_counts_as_success() {
+        assert!(Quit::Accepted(200).succeeded());
+        assert!(Quit::Dropped.succeeded());
+        assert!(!Quit::Disabled(404).succeeded());
+        assert!(!Quit::NoReply.succeeded());
+        assert!(!Quit::Unreachable("x".into()).succeeded());
+    }
+}

@@ -1,0 +1,190 @@
+//! Job mode (`--shutdown`): run the command as a child, forward signals to it, reap every child
+//! that ends up with readygate (the command and orphans reparented to it), and report how the
+//! command ended. `main` then quits the sidecar and maps the outcome to the exit code.
+//!
+//! One place owns all waiting: [`Supervisor::run`] calls `waitpid(-1, WNOHANG)` whenever SIGCHLD
+//! arrives and recognises the command's PID, so reaping an orphan can never steal the command's
+//! status (std's `Child::wait` is never used, for that reason). As in tini and dumb-init: as
+//! PID 1, orphans are reparented to readygate by the kernel; elsewhere readygate makes itself a
+//! child subreaper so they are reparented to it, not to the real init.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, ExitStatus};
+use std::time::Instant;
+
+use tracing::{debug, info, warn};
+
+use crate::exit;
+use crate::signals::{self, JobSignal, JobSignals};
+use crate::sys::{self, Pid, Reaped};
+
+/// How the supervised command ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// It ran, and exited or was killed with this status.
+    Exited(ExitStatus),
+    /// It could not be started.
+    NotStarted(io::Error),
+    /// Waiting for it failed; its status is unknown.
+    Lost(io::Error),
+}
+
+/// Job mode's signal listeners and reaper, set up before the wait so nothing is missed.
+pub struct Supervisor {
+    signals: JobSignals,
+}
+
+impl Supervisor {
+    /// Installs the signal handlers and, unless readygate is PID 1, becomes a child subreaper.
+    /// Must run inside the tokio runtime.
+    pub fn install() -> io::Result<Self> {
+        let signals = JobSignals::install()?;
+        if std::process::id() != 1 {
+            if let Err(e) = sys::become_subreaper() {
+                // Only orphan reaping is lost; the command is still supervised.
+                warn!("cannot become a child subreaper; orphans go to init instead: {e}");
+            }
+        }
+        Ok(Supervisor { signals })
+    }
+
+    /// Spawns `command`, forwards signals to it until it exits, reaping orphans meanwhile.
+    pub async fn run(&mut self, command: &[OsString]) -> Ended {
+        let Some((program, args)) = command.split_first() else {
+            return Ended::NotStarted(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no command to run",
+            ));
+        };
+        let started = Instant::now();
+        // std resets the signal mask and SIGPIPE in the child; exec resets the handlers.
+        let child = match Command::new(program).args(args).spawn() {
+            Ok(child) => child,
+            Err(e) => return Ended::NotStarted(e),
+        };
+        let Ok(pid) = Pid::try_from(child.id()) else {
+            return Ended::Lost(io::Error::other("child PID out of range"));
+        };
+        // The handle is dropped unwaited: the reaping loop below owns the child's status.
+        drop(child);
+        info!(
+            pid,
+            command = %program.to_string_lossy(),
+            "started the command"
+        );
+        loop {
+            // Reap first: the command may have exited before its SIGCHLD was read.
+            match reap_all(pid) {
+                Ok(Some(status)) => {
+                    info!(
+                        pid,
+                        status = describe(status).as_str(),
+                        runtime_ms =
+                            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                        "the command exited"
+                    );
+                    return Ended::Exited(status);
+                }
+                Ok(None) => {}
+                Err(e) => return Ended::Lost(e),
+            }
+            match self.signals.recv().await {
+                JobSignal::Child => {}
+                // The command is not reaped yet (that happens only above), so its PID is still
+                // its own: the signal cannot reach a recycled PID.
+                JobSignal::Forward(signal) => match sys::kill(pid, signal) {
+                    Ok(()) => info!(
+                        signal = signals::name(signal),
+                        pid, "forwarded to the command"
+                    ),
+                    Err(e) => debug!(signal = signals::name(signal), pid, "not forwarded: {e}"),
+                },
+            }
+        }
+    }
+}
+
+/// Reaps every child that has exited; returns the command's status if it was among them.
+fn reap_all(command: Pid) -> io::Result<Option<ExitStatus>> {
+    let mut found = None;
+    loop {
+        match sys::reap_one()? {
+            Reaped::Child(pid, status) if pid == command => found = Some(status),
+            Reaped::Child(pid, status) => {
+                debug!(pid, status = describe(status).as_str(), "reaped an orphan")
+            }
+            Reaped::NoneExited => return Ok(found),
+            Reaped::NoChildren if found.is_some() => return Ok(found),
+            // Nobody else waits for children, so the command cannot vanish unreaped.
+            Reaped::NoChildren => {
+                return Err(io::Error::other("the command's exit status was lost"))
+            }
+        }
+    }
+}
+
+/// The exit code that reports `status`: the child's exit code, or 128+N if signal N killed it.
+pub fn exit_code(status: ExitStatus) -> i32 {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(signal)) => exit::for_signal(signal),
+        // Stopped or continued: not reported without WUNTRACED, so never seen here.
+        (None, None) => exit::OS_ERROR,
+    }
+}
+
+/// `exit code 3` or `killed by SIGKILL`, for logs.
+pub fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(signal)) => {
+            let core = if status.core_dumped() {
+                " (core dumped)"
+            } else {
+                ""
+            };
+            match signals::name(signal) {
+                "signal" => format!("killed by signal {signal}{core}"),
+                name => format!("killed by {name} ({signal}){core}"),
+            }
+        }
+        (None, None) => format!("{status}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Raw wait statuses as the kernel encodes them: exit code in bits 8-15, signal in bits 0-6.
+    fn exited(code: i32) -> ExitStatus {
+        ExitStatus::from_raw(code << 8)
+    }
+
+    fn killed(signal: i32) -> ExitStatus {
+        ExitStatus::from_raw(signal)
+    }
+
+    #[test]
+    fn an_exit_code_is_passed_through_unchanged() {
+        assert_eq!(exit_code(exited(0)), 0);
+        assert_eq!(exit_code(exited(3)), 3);
+        assert_eq!(exit_code(exited(255)), 255);
+    }
+
+    #[test]
+    fn death_by_signal_n_becomes_128_plus_n() {
+        assert_eq!(exit_code(killed(libc::SIGKILL)), 137);
+        assert_eq!(exit_code(killed(libc::SIGTERM)), 143);
+        // A core dump (bit 7) does not change the code.
+        assert_eq!(exit_code(ExitStatus::from_raw(libc::SIGSEGV | 0x80)), 139);
+    }
+
+    #[test]
+    fn statuses_are_described_for_logs() {
+        assert_eq!(describe(exited(3)), "exit code 3");
+        assert_eq!(describe(killed(libc::SIGKILL)), "killed by SIGKILL (9)");
+    }
+}

@@ -1,0 +1,75 @@
+//! The only `unsafe` in readygate: thin wrappers over the libc calls Job mode needs (waitpid,
+//! kill, prctl), each with its SAFETY argument. Everything else calls these safe functions.
+
+use std::io;
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+
+/// A process ID as the kernel knows it.
+pub type Pid = libc::pid_t;
+
+/// What one non-blocking `waitpid(-1)` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reaped {
+    /// This child exited (or was killed) and has been reaped.
+    Child(Pid, ExitStatus),
+    /// Children exist, but none has exited yet.
+    NoneExited,
+    /// There are no children left to wait for (ECHILD).
+    NoChildren,
+}
+
+/// Reaps one exited child of this process (any child, including orphans reparented to it),
+/// without blocking.
+pub fn reap_one() -> io::Result<Reaped> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: `status` is a valid, writable c_int for the duration of the call; waitpid has no
+    // other memory effects. -1 and WNOHANG are valid arguments (any child, do not block).
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    match pid {
+        0 => Ok(Reaped::NoneExited),
+        pid if pid > 0 => Ok(Reaped::Child(pid, ExitStatus::from_raw(status))),
+        _ => {
+            let err = io::Error::last_os_error();
+            match err.raw_os_error() {
+                Some(libc::ECHILD) => Ok(Reaped::NoChildren),
+                _ => Err(err),
+            }
+        }
+    }
+}
+
+/// Sends `signal` to the process `pid`.
+pub fn kill(pid: Pid, signal: i32) -> io::Result<()> {
+    // kill(0 or negative) would signal a whole process group, never what a caller means here.
+    if pid <= 0 {
+        return Err(io::Error::from_raw_os_error(libc::ESRCH));
+    }
+    // SAFETY: kill takes plain integers and touches no memory; the guard above rules out the
+    // process-group forms. The PID belongs to a child this process has not reaped yet (the caller
+    // stops signalling once it reaps it), so it cannot have been recycled for another process.
+    match unsafe { libc::kill(pid, signal) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+/// Makes this process a child subreaper (Linux 3.4+): orphaned descendants are reparented to it
+/// instead of to PID 1, so it can reap them as an init would.
+pub fn become_subreaper() -> io::Result<()> {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and reads no pointers; the unused
+    // arguments are passed as 0 as prctl(2) asks.
+    let result = unsafe {
+        libc::prctl(
+            libc::PR_SET_CHILD_SUBREAPER,
+            1 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    match result {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
