@@ -76,7 +76,7 @@ for f in "${files[@]}"; do
     check "shellcheck $f" shellcheck "$f"
 done
 
-echo "== root Dockerfile: the image contract (no engine here to build it; see docs/packaging.md)"
+echo "== root Dockerfile: the image contract (no engine here to build it; see the README, Install)"
 # The final stage is everything after the last FROM.
 final=$(awk '/^FROM /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' Dockerfile)
 contract() { # contract NAME REGEX: REGEX must match a line of the final stage
