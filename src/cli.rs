@@ -1,18 +1,22 @@
-//! The command line: clap derive, every flag also read from a READYGATE_* variable.
+//! The command line: every flag, its READYGATE_* variable, default and help, in one table.
 //!
-//! A flag beats its variable (clap reads the variable only when the flag is absent). Errors are
-//! rendered as one line that names the flag, or the variable when the bad value came from one.
+//! A flag beats its variable, and a variable beats the default. Errors are one line that names
+//! the flag, or the variable when the bad value came from one, and says what would be accepted.
+//!
+//! Why not clap: with clap (derive + env) the static binary measured 1,053,456 bytes, over the
+//! 1 MiB budget, and its peak RSS 1,044 KiB, over the 1 MiB target (clap_builder alone is ~106 KB
+//! of code, and building its `Command` allocates ~60 KB). lexopt (a small, well-kept argument
+//! lexer) plus this table does the same job for users, generates the help from the same table the
+//! parser uses, and keeps both targets with room to spare; see `.cargo/config.toml` for sizes.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::fmt::Write as _;
 use std::time::Duration;
-
-use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{CommandFactory, Parser, ValueEnum};
 
 use crate::backoff;
 use crate::parse::{self, StatusSet};
 use crate::preset::Mesh;
-use crate::target::Target;
+use crate::target::{Kind, Target};
 
 const ABOUT: &str = "\
 Wait until the service-mesh sidecar is ready, then exec COMMAND in readygate's place.
@@ -20,15 +24,17 @@ In a meshed pod, iptables sends every outbound connection to the sidecar proxy: 
 that dials out before the proxy is ready gets ECONNREFUSED. readygate polls the proxy's readiness
 endpoint until it answers 200, so the application never starts too early.";
 
+const USAGE: &str = "readygate [OPTIONS] [-- COMMAND [ARGS...]]";
+
 const AFTER_HELP: &str = "\
 Without COMMAND, readygate exits 0 once ready: `readygate && exec \"$@\"`.
 Every flag can also be set by its READYGATE_* variable; a flag beats its variable.
 READYGATE_LOG sets a level filter (error, warn, info, debug, trace, or target=level lists).
-READYGATE_DISABLED=true skips the wait (for runs without a mesh).
-Durations: 500ms, 1.5s, 2m, 1m30s; a bare number means seconds. Booleans: 1/true/yes/on, 0/false/no/off.";
+Durations: 500ms, 1.5s, 2m, 1m30s; a bare number means seconds.
+Booleans: 1/true/yes/on, 0/false/no/off (flags take them as --flag=false).";
 
 /// Log line encoding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     /// One human-readable line per event.
     Text,
@@ -36,129 +42,30 @@ pub enum LogFormat {
     Json,
 }
 
-/// readygate's command line.
-#[derive(Debug, Parser)]
-#[command(
-    name = "readygate",
-    version,
-    about = ABOUT,
-    after_help = format!("{AFTER_HELP}\n\n{}", crate::exit::TABLE),
-    override_usage = "readygate [OPTIONS] [-- COMMAND [ARGS...]]",
-    max_term_width = 100
-)]
+/// readygate's options, resolved from flags, variables and defaults.
+#[derive(Debug)]
 pub struct Cli {
-    /// Readiness endpoint: http://host:port/path (GET until an expected status) or tcp://host:port
-    /// (until a connection is accepted). Repeatable or comma-separated; all must pass.
-    /// [default: the --mesh preset]
-    #[arg(long = "url", value_name = "URL", env = "READYGATE_URL", value_delimiter = ',',
-          value_parser = parse_target)]
+    /// Readiness endpoints; empty means the mesh preset.
     pub urls: Vec<Target>,
-
-    /// Sidecar whose readiness endpoint is used when no --url is given: istio
-    /// (localhost:15020/healthz/ready), linkerd (localhost:4191/ready), envoy (localhost:15000/ready).
-    #[arg(
-        long,
-        value_name = "MESH",
-        env = "READYGATE_MESH",
-        default_value = "istio",
-        ignore_case = true
-    )]
     pub mesh: Mesh,
-
-    /// HTTP statuses that mean ready: 200, 200,204, 2xx or 200-299. Redirects are never followed.
-    #[arg(long, value_name = "LIST", env = "READYGATE_EXPECT_STATUS", default_value = "200",
-          value_parser = parse::status_set)]
     pub expect_status: StatusSet,
-
-    /// Give up after this long (0 waits forever).
-    #[arg(short = 't', long, value_name = "DUR", env = "READYGATE_TIMEOUT", default_value = "120s",
-          value_parser = parse::duration)]
+    /// Zero waits forever.
     pub timeout: Duration,
-
-    /// Exit code when not ready in time.
-    #[arg(long, value_name = "N", env = "READYGATE_TIMEOUT_EXIT_CODE",
-          default_value_t = crate::exit::UNAVAILABLE,
-          value_parser = parse::exit_code)]
     pub timeout_exit_code: i32,
-
-    /// When false, a timeout logs a warning and runs COMMAND anyway (charts used with and without
-    /// a mesh).
-    #[arg(long, value_name = "BOOL", env = "READYGATE_TIMEOUT_FATAL", default_value = "true",
-          num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          value_parser = parse::boolean)]
     pub timeout_fatal: bool,
-
-    /// Bound on one attempt (connect and response head); a hung endpoint never stalls the gate
-    /// beyond it.
-    #[arg(long, value_name = "DUR", env = "READYGATE_REQUEST_TIMEOUT", default_value = "1s",
-          value_parser = parse_positive_duration)]
     pub request_timeout: Duration,
-
-    /// First delay between attempts; delays grow 2% per attempt with jitter, up to --max-interval.
-    #[arg(long, value_name = "DUR", env = "READYGATE_INTERVAL",
-          default_value = duration_default(backoff::DEFAULT_INTERVAL),
-          value_parser = parse_positive_duration)]
     pub interval: Duration,
-
-    /// Longest delay between attempts.
-    #[arg(long, value_name = "DUR", env = "READYGATE_MAX_INTERVAL",
-          default_value = duration_default(backoff::DEFAULT_MAX_INTERVAL),
-          value_parser = parse_positive_duration)]
     pub max_interval: Duration,
-
-    /// Skip the wait entirely (local runs, namespaces without a mesh).
-    #[arg(long, value_name = "BOOL", env = "READYGATE_DISABLED", default_value = "false",
-          num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          value_parser = parse::boolean)]
     pub disabled: bool,
-
-    /// Print errors only (--verbose wins if both are set).
-    #[arg(short = 'q', long, value_name = "BOOL", env = "READYGATE_QUIET", default_value = "false",
-          num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          value_parser = parse::boolean)]
     pub quiet: bool,
-
-    /// Print debug logs, including every attempt.
-    #[arg(short = 'v', long, value_name = "BOOL", env = "READYGATE_VERBOSE", default_value = "false",
-          num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          value_parser = parse::boolean)]
     pub verbose: bool,
-
-    /// Log line encoding.
-    #[arg(
-        long,
-        value_name = "FORMAT",
-        env = "READYGATE_LOG_FORMAT",
-        default_value = "text",
-        ignore_case = true
-    )]
     pub log_format: LogFormat,
-
-    /// Job mode: run COMMAND as a child instead of exec'ing it, forward signals to it, reap
-    /// orphans, and when it exits POST the sidecar's quit URL, then exit with the child's status
-    /// (128+N if signal N killed it). The sidecar is also quit if COMMAND never ran.
-    #[arg(short = 'S', long, value_name = "BOOL", env = "READYGATE_SHUTDOWN", default_value = "false",
-          num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          value_parser = parse::boolean)]
+    /// Job mode.
     pub shutdown: bool,
-
-    /// With --shutdown: the quit URL(s) to POST instead of the --mesh preset's (istio
-    /// localhost:15020/quitquitquit, linkerd localhost:4191/shutdown, envoy
-    /// localhost:15000/quitquitquit). http:// only; repeatable or comma-separated.
-    #[arg(long = "quit-url", value_name = "URL", env = "READYGATE_QUIT_URL", value_delimiter = ',',
-          value_parser = parse_quit_url)]
+    /// Job mode's quit endpoints; empty means the mesh preset.
     pub quit_urls: Vec<Target>,
-
-    /// With --shutdown: when false, leave the sidecar running if COMMAND failed (non-zero exit,
-    /// killed, or never started), for restartPolicy: OnFailure, which restarts it in place.
-    #[arg(long, value_name = "BOOL", env = "READYGATE_SHUTDOWN_ON_FAILURE", default_value = "true",
-          num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          value_parser = parse::boolean)]
     pub shutdown_on_failure: bool,
-
-    /// The command to exec once ready, with its arguments. Without it, exit 0 once ready.
-    #[arg(value_name = "COMMAND", trailing_var_arg = true,
-          value_parser = clap::value_parser!(OsString))]
+    /// The command and its arguments, exactly as given.
     pub command: Vec<OsString>,
 }
 
@@ -168,60 +75,102 @@ impl Cli {
         if !self.urls.is_empty() {
             return self.urls.clone();
         }
-        match self.mesh.preset().ready_url.parse() {
-            Ok(target) => vec![target],
-            // The preset table is tested to parse; this arm exists so no input can panic.
-            Err(_) => Vec::new(),
-        }
+        // The preset table is tested to parse; an error here cannot happen and yields no target.
+        self.mesh.preset().ready_url.parse().into_iter().collect()
     }
-}
 
-impl Cli {
     /// Job mode's quit endpoints: the --quit-url list, or the mesh preset's.
     pub fn quit_targets(&self) -> Vec<Target> {
         if !self.quit_urls.is_empty() {
             return self.quit_urls.clone();
         }
-        match self.mesh.preset().quit_url.parse() {
-            Ok(target) => vec![target],
-            // The preset table is tested to parse; this arm exists so no input can panic.
-            Err(_) => Vec::new(),
-        }
+        self.mesh.preset().quit_url.parse().into_iter().collect()
     }
 }
 
-const fn duration_default(d: Duration) -> &'static str {
-    // Kept in step with backoff.rs by the `help_defaults_match_the_backoff_constants` test.
-    match d.as_millis() {
-        15 => "15ms",
-        500 => "500ms",
-        _ => "?",
+/// One option: its names, variable, default and help, used by the parser and the help alike.
+struct Spec {
+    long: &'static str,
+    short: Option<char>,
+    env: &'static str,
+    /// The value's name in the help; empty for booleans (`--flag` or `--flag=BOOL`).
+    value: &'static str,
+    default: &'static str,
+    help: &'static str,
+    /// Repeatable, and comma-separated in the variable.
+    list: bool,
+}
+
+const fn opt(
+    long: &'static str,
+    env: &'static str,
+    value: &'static str,
+    default: &'static str,
+    help: &'static str,
+) -> Spec {
+    Spec {
+        long,
+        short: None,
+        env,
+        value,
+        default,
+        help,
+        list: false,
     }
 }
 
-fn parse_target(text: &str) -> Result<Target, String> {
-    text.parse()
-}
-
-fn parse_quit_url(text: &str) -> Result<Target, String> {
-    const HINT: &str = "expected http://host:port/path (a sidecar's quit endpoint is a plain \
-                        HTTP POST on localhost)";
-    let scheme = text
-        .trim()
-        .split_once("://")
-        .map(|(s, _)| s.to_ascii_lowercase());
-    if scheme.as_deref() != Some("http") {
-        return Err(HINT.to_string());
-    }
-    text.parse()
-}
-
-fn parse_positive_duration(text: &str) -> Result<Duration, String> {
-    match parse::duration(text)? {
-        d if d.is_zero() => Err("must be greater than zero".to_string()),
-        d => Ok(d),
-    }
-}
+const SPECS: &[Spec] = &[
+    Spec {
+        list: true,
+        ..opt("url", "READYGATE_URL", "URL", "the --mesh preset",
+            "Readiness endpoint: http://host:port/path (GET until an expected status) or \
+             tcp://host:port (until a connection is accepted). Repeatable or comma-separated; \
+             all must pass.")
+    },
+    opt("mesh", "READYGATE_MESH", "MESH", "istio",
+        "Sidecar whose endpoints are used when no --url is given: istio \
+         (localhost:15020/healthz/ready), linkerd (localhost:4191/ready), envoy \
+         (localhost:15000/ready)."),
+    opt("expect-status", "READYGATE_EXPECT_STATUS", "LIST", "200",
+        "HTTP statuses that mean ready: 200, 200,204, 2xx or 200-299. Redirects are never followed."),
+    Spec { short: Some('t'), ..opt("timeout", "READYGATE_TIMEOUT", "DUR", "120s",
+        "Give up after this long (0 waits forever).") },
+    opt("timeout-exit-code", "READYGATE_TIMEOUT_EXIT_CODE", "N", "69",
+        "Exit code when not ready in time."),
+    opt("timeout-fatal", "READYGATE_TIMEOUT_FATAL", "", "true",
+        "When false, a timeout logs a warning and runs COMMAND anyway (charts used with and \
+         without a mesh)."),
+    opt("request-timeout", "READYGATE_REQUEST_TIMEOUT", "DUR", "1s",
+        "Bound on one attempt (connect and response head); a hung endpoint never stalls the gate \
+         beyond it."),
+    opt("interval", "READYGATE_INTERVAL", "DUR", "15ms",
+        "First delay between attempts; delays grow 2% per attempt, with jitter, up to \
+         --max-interval. The first attempt is immediate."),
+    opt("max-interval", "READYGATE_MAX_INTERVAL", "DUR", "500ms",
+        "Longest delay between attempts."),
+    opt("disabled", "READYGATE_DISABLED", "", "false",
+        "Skip the wait (runs without a mesh); never skips the --shutdown quit."),
+    Spec { short: Some('S'), ..opt("shutdown", "READYGATE_SHUTDOWN", "", "false",
+        "Job mode: run COMMAND as a child instead of exec'ing it, forward signals to it, reap \
+         orphans, and when it exits POST the sidecar's quit URL, then exit with the child's \
+         status (128+N if signal N killed it). The sidecar is also quit if COMMAND never ran.") },
+    Spec {
+        list: true,
+        ..opt("quit-url", "READYGATE_QUIT_URL", "URL", "the --mesh preset",
+            "With --shutdown: the quit URL(s) to POST (istio localhost:15020/quitquitquit, \
+             linkerd localhost:4191/shutdown, envoy localhost:15000/quitquitquit). http:// \
+             only; repeatable or comma-separated.")
+    },
+    opt("shutdown-on-failure", "READYGATE_SHUTDOWN_ON_FAILURE", "", "true",
+        "With --shutdown: when false, leave the sidecar running if COMMAND failed (non-zero \
+         exit, killed, or never started), for restartPolicy: OnFailure."),
+    Spec { short: Some('q'), ..opt("quiet", "READYGATE_QUIET", "", "false",
+        "Print errors only (--verbose wins if both are set).") },
+    Spec { short: Some('v'), ..opt("verbose", "READYGATE_VERBOSE", "", "false",
+        "Print debug logs, including every attempt.") },
+    opt("log-format", "READYGATE_LOG_FORMAT", "FORMAT", "text",
+        "Log line encoding: text, or json (one object per line with time, severity, message)."),
+];
 
 /// What parsing the command line led to.
 pub enum Parsed {
@@ -233,110 +182,449 @@ pub enum Parsed {
     Usage(String),
 }
 
-/// Parses `args` (the process's arguments) against the environment.
+/// Parses the process's arguments (`args[0]` is the program name) against its environment.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
-    let args: Vec<OsString> = args.into_iter().collect();
-    match Cli::try_parse_from(&args) {
+    parse_with_env(args, |name| std::env::var_os(name))
+}
+
+/// Parses `args` with `env` as the environment: pure, for tests and fuzzing.
+pub fn parse_with_env(
+    args: impl IntoIterator<Item = OsString>,
+    env: impl Fn(&str) -> Option<OsString>,
+) -> Parsed {
+    let given = match lex(args) {
+        Ok(Lexed::Info(text)) => return Parsed::Info(text),
+        Ok(Lexed::Given(given)) => given,
+        Err(message) => return Parsed::Usage(message),
+    };
+    match resolve(given, env) {
         Ok(cli) if cli.shutdown && cli.command.is_empty() => Parsed::Usage(
             "--shutdown needs a COMMAND to supervise: readygate --shutdown -- COMMAND [ARGS...]"
                 .to_string(),
         ),
         Ok(cli) => Parsed::Run(Box::new(cli)),
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
-            Parsed::Info(e.render().to_string())
-        }
-        Err(e) => Parsed::Usage(one_line(&e, &args)),
+        Err(message) => Parsed::Usage(message),
     }
 }
 
-/// Words a clap error as one line, naming the variable when the bad value came from one.
-fn one_line(e: &clap::Error, args: &[OsString]) -> String {
-    let rendered = e.render().to_string();
-    let first = rendered
-        .lines()
-        .next()
-        .unwrap_or("invalid command line")
-        .trim_start_matches("error: ")
-        .to_string();
-    let first = match e.get(ContextKind::ValidValue) {
-        Some(ContextValue::Strings(valid)) => {
-            format!("{first} (expected one of: {})", valid.join(", "))
+/// Flags as given: (spec index, value) in order, and the command.
+struct Given {
+    flags: Vec<(usize, OsString)>,
+    command: Vec<OsString>,
+}
+
+enum Lexed {
+    Given(Given),
+    Info(String),
+}
+
+fn lex(args: impl IntoIterator<Item = OsString>) -> Result<Lexed, String> {
+    use lexopt::Arg;
+    let mut parser = lexopt::Parser::from_iter(args);
+    let mut given = Given {
+        flags: Vec::new(),
+        command: Vec::new(),
+    };
+    let lex_error = |e: lexopt::Error| format!("{e} (see readygate --help)");
+    while let Some(arg) = parser.next().map_err(lex_error)? {
+        let (index, long_form) = match arg {
+            Arg::Long("help") | Arg::Short('h') => return Ok(Lexed::Info(help())),
+            Arg::Long("version") | Arg::Short('V') => {
+                return Ok(Lexed::Info(format!(
+                    "readygate {}\n",
+                    env!("CARGO_PKG_VERSION")
+                )))
+            }
+            Arg::Long(name) => match SPECS.iter().position(|s| s.long == name) {
+                Some(index) => (index, true),
+                None => return Err(format!("unknown option --{name} (see readygate --help)")),
+            },
+            Arg::Short(c) => match SPECS.iter().position(|s| s.short == Some(c)) {
+                Some(index) => (index, false),
+                None => return Err(format!("unknown option -{c} (see readygate --help)")),
+            },
+            Arg::Value(first) => {
+                // The command starts here; everything after it is its own, flags included.
+                given.command.push(first);
+                given.command.extend(parser.raw_args().map_err(lex_error)?);
+                break;
+            }
+        };
+        let spec = &SPECS[index];
+        let value = if !spec.value.is_empty() {
+            parser.value().map_err(|_| {
+                format!(
+                    "--{} needs a value: {} (see readygate --help)",
+                    spec.long, spec.value
+                )
+            })?
+        } else if long_form {
+            // `--flag` alone means true; `--flag=false` sets it. Short flags take no value, so
+            // `-qv` stays two flags.
+            parser
+                .optional_value()
+                .unwrap_or_else(|| OsString::from("true"))
+        } else {
+            OsString::from("true")
+        };
+        given.flags.push((index, value));
+    }
+    Ok(Lexed::Given(given))
+}
+
+/// Where a value came from, for error messages.
+enum Source<'a> {
+    Flag(&'a Spec),
+    Env(&'a Spec),
+    Default(&'a Spec),
+}
+
+impl Source<'_> {
+    fn error(&self, value: &str, reason: &str) -> String {
+        match self {
+            Source::Flag(spec) => format!("invalid value {value:?} for --{}: {reason}", spec.long),
+            Source::Env(spec) => format!("invalid value {value:?} in {}: {reason}", spec.env),
+            Source::Default(spec) => {
+                format!("invalid default {value:?} for --{}: {reason}", spec.long)
+            }
         }
-        _ => first,
+    }
+}
+
+fn resolve(given: Given, env: impl Fn(&str) -> Option<OsString>) -> Result<Cli, String> {
+    let mut cli = Cli {
+        urls: Vec::new(),
+        mesh: Mesh::Istio,
+        expect_status: StatusSet::default(),
+        timeout: Duration::ZERO,
+        timeout_exit_code: crate::exit::UNAVAILABLE,
+        timeout_fatal: true,
+        request_timeout: Duration::ZERO,
+        interval: backoff::DEFAULT_INTERVAL,
+        max_interval: backoff::DEFAULT_MAX_INTERVAL,
+        disabled: false,
+        quiet: false,
+        verbose: false,
+        log_format: LogFormat::Text,
+        shutdown: false,
+        quit_urls: Vec::new(),
+        shutdown_on_failure: true,
+        command: given.command,
     };
-    let (Some(ContextValue::String(arg)), Some(ContextValue::String(value))) = (
-        e.get(ContextKind::InvalidArg),
-        e.get(ContextKind::InvalidValue),
-    ) else {
-        return format!("{first} (see readygate --help)");
-    };
-    match env_source(arg, value, args) {
-        Some(var) => {
-            let reason = match (first.split_once("': "), first.find(" (expected")) {
-                (Some((_, reason)), _) => format!(": {reason}"),
-                (None, Some(at)) => first[at..].to_string(),
-                (None, None) => String::new(),
+    for (index, spec) in SPECS.iter().enumerate() {
+        let from_flags: Vec<&OsString> = given
+            .flags
+            .iter()
+            .filter(|(i, _)| *i == index)
+            .map(|(_, v)| v)
+            .collect();
+        if !from_flags.is_empty() {
+            // Lists accumulate; for anything else the last flag wins, as in most tools.
+            let values = if spec.list {
+                from_flags
+            } else {
+                from_flags[from_flags.len() - 1..].to_vec()
             };
-            format!("invalid value {value:?} in {var}{reason}")
+            for value in values {
+                apply(&mut cli, spec, value, &Source::Flag(spec))?;
+            }
+        } else if let Some(value) = env(spec.env).filter(|v| !v.is_empty()) {
+            apply(&mut cli, spec, &value, &Source::Env(spec))?;
+        } else if !spec.list {
+            apply(
+                &mut cli,
+                spec,
+                OsStr::new(spec.default),
+                &Source::Default(spec),
+            )?;
         }
-        None => first,
+    }
+    Ok(cli)
+}
+
+/// Parses one value for `spec` into `cli`.
+fn apply(cli: &mut Cli, spec: &Spec, value: &OsStr, source: &Source<'_>) -> Result<(), String> {
+    let Some(text) = value.to_str() else {
+        return Err(source.error(&value.to_string_lossy(), "not valid UTF-8"));
+    };
+    let fail = |reason: String| source.error(text, &reason);
+    match spec.long {
+        "url" => {
+            for item in text.split(',') {
+                cli.urls
+                    .push(item.parse().map_err(|e: String| source.error(item, &e))?);
+            }
+        }
+        "quit-url" => {
+            for item in text.split(',') {
+                cli.quit_urls
+                    .push(parse_quit_url(item).map_err(|e| source.error(item, &e))?);
+            }
+        }
+        "mesh" => cli.mesh = text.parse().map_err(fail)?,
+        "expect-status" => cli.expect_status = parse::status_set(text).map_err(fail)?,
+        "timeout" => cli.timeout = parse::duration(text).map_err(fail)?,
+        "timeout-exit-code" => cli.timeout_exit_code = parse::exit_code(text).map_err(fail)?,
+        "timeout-fatal" => cli.timeout_fatal = parse::boolean(text).map_err(fail)?,
+        "request-timeout" => cli.request_timeout = positive_duration(text).map_err(fail)?,
+        "interval" => cli.interval = positive_duration(text).map_err(fail)?,
+        "max-interval" => cli.max_interval = positive_duration(text).map_err(fail)?,
+        "disabled" => cli.disabled = parse::boolean(text).map_err(fail)?,
+        "shutdown" => cli.shutdown = parse::boolean(text).map_err(fail)?,
+        "shutdown-on-failure" => cli.shutdown_on_failure = parse::boolean(text).map_err(fail)?,
+        "quiet" => cli.quiet = parse::boolean(text).map_err(fail)?,
+        "verbose" => cli.verbose = parse::boolean(text).map_err(fail)?,
+        "log-format" => {
+            cli.log_format = match text.trim().to_ascii_lowercase().as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err(fail("expected one of text, json".to_string())),
+            }
+        }
+        other => return Err(format!("internal error: option --{other} has no parser")),
+    }
+    Ok(())
+}
+
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match parse::duration(text)? {
+        d if d.is_zero() => Err("must be greater than zero".to_string()),
+        d => Ok(d),
     }
 }
 
-/// The variable that supplied `value` for `arg` (such as `--timeout <DUR>`), if the flag itself
-/// was not on the command line.
-fn env_source(arg: &str, value: &str, args: &[OsString]) -> Option<String> {
-    // `arg` reads `--timeout <DUR>` or `--timeout-fatal[=<BOOL>]`.
-    let long = arg
-        .trim_start_matches("--")
-        .split(|c: char| c.is_whitespace() || c == '[' || c == '=')
-        .next()?;
-    let cmd = Cli::command();
-    let spec = cmd.get_arguments().find(|a| a.get_long() == Some(long))?;
-    let var = spec.get_env()?.to_str()?.to_string();
-    let flag_given = args.iter().skip(1).any(|a| {
-        let a = a.to_string_lossy();
-        a == format!("--{long}")
-            || a.starts_with(&format!("--{long}="))
-            || spec
-                .get_short()
-                .is_some_and(|s| a.starts_with(&format!("-{s}")))
-    });
-    let from_env = std::env::var(&var).is_ok_and(|v| v.contains(value));
-    (from_env && !flag_given).then_some(var)
+fn parse_quit_url(text: &str) -> Result<Target, String> {
+    const HINT: &str = "expected http://host:port/path (a sidecar's quit endpoint is a plain \
+                        HTTP POST on localhost)";
+    match text.parse::<Target>() {
+        Ok(target) if matches!(target.kind(), Kind::Http { .. }) => Ok(target),
+        _ => Err(HINT.to_string()),
+    }
+}
+
+/// The help text, generated from the same table the parser uses.
+pub fn help() -> String {
+    let mut out = format!("{ABOUT}\n\nUsage: {USAGE}\n\nOptions:\n");
+    for spec in SPECS {
+        let short = spec.short.map_or("    ".to_string(), |c| format!("-{c}, "));
+        let value = if spec.value.is_empty() {
+            "[=BOOL]".to_string()
+        } else {
+            format!(" <{}>", spec.value)
+        };
+        let _ = writeln!(out, "  {short}--{}{value}", spec.long);
+        for line in wrap(spec.help, 88) {
+            let _ = writeln!(out, "          {line}");
+        }
+        let _ = writeln!(
+            out,
+            "          [env: {}] [default: {}]\n",
+            spec.env, spec.default
+        );
+    }
+    out.push_str("  -h, --help     Print this help\n  -V, --version  Print the version\n\n");
+    let _ = writeln!(out, "{AFTER_HELP}\n\n{}", crate::exit::TABLE);
+    out
+}
+
+/// Splits `text` into lines of at most `width` characters, at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().map_or(0, |l| l.len());
+        if line > 0 && line + 1 + word.len() > width {
+            lines.push(String::new());
+        }
+        if let Some(line) = lines.last_mut() {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_clap_definition_is_consistent() {
-        Cli::command().debug_assert();
+    fn args(list: &[&str]) -> Vec<OsString> {
+        std::iter::once("readygate")
+            .chain(list.iter().copied())
+            .map(OsString::from)
+            .collect()
     }
 
-    fn parse_ok(args: &[&str]) -> Box<Cli> {
-        match parse(args.iter().map(OsString::from)) {
+    fn parse_env(list: &[&str], env: &[(&str, &str)]) -> Parsed {
+        let env: Vec<(String, OsString)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        parse_with_env(args(list), move |name| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    }
+
+    fn ok(list: &[&str]) -> Box<Cli> {
+        match parse_env(list, &[]) {
             Parsed::Run(cli) => cli,
-            Parsed::Usage(m) | Parsed::Info(m) => panic!("{args:?}: {m}"),
+            Parsed::Usage(m) | Parsed::Info(m) => panic!("{list:?}: {m}"),
         }
     }
 
-    fn usage(args: &[&str]) -> String {
-        match parse(args.iter().map(OsString::from)) {
+    fn usage(list: &[&str], env: &[(&str, &str)]) -> String {
+        match parse_env(list, env) {
             Parsed::Usage(m) => m,
-            _ => panic!("{args:?} should be a usage error"),
+            _ => panic!("{list:?} should be a usage error"),
+        }
+    }
+
+    #[test]
+    fn defaults_apply_without_flags_or_variables() {
+        let cli = ok(&[]);
+        assert_eq!(cli.mesh, Mesh::Istio);
+        assert_eq!(cli.timeout, Duration::from_secs(120));
+        assert_eq!(cli.request_timeout, Duration::from_secs(1));
+        assert_eq!(
+            (cli.interval, cli.max_interval),
+            (backoff::DEFAULT_INTERVAL, backoff::DEFAULT_MAX_INTERVAL)
+        );
+        assert_eq!(cli.timeout_exit_code, 69);
+        assert!(cli.timeout_fatal && !cli.disabled && !cli.shutdown && cli.shutdown_on_failure);
+        assert_eq!(cli.expect_status, StatusSet::default());
+        assert_eq!(cli.log_format, LogFormat::Text);
+        assert_eq!(
+            cli.targets()[0].to_string(),
+            "http://localhost:15020/healthz/ready"
+        );
+    }
+
+    #[test]
+    fn every_default_in_the_table_parses() {
+        for spec in SPECS {
+            if !spec.list {
+                let mut cli = ok(&[]);
+                apply(
+                    &mut cli,
+                    spec,
+                    OsStr::new(spec.default),
+                    &Source::Default(spec),
+                )
+                .unwrap_or_else(|e| panic!("{}: {e}", spec.long));
+            }
+        }
+    }
+
+    #[test]
+    fn help_defaults_match_the_backoff_constants() {
+        let default = |long: &str| SPECS.iter().find(|s| s.long == long).map(|s| s.default);
+        assert_eq!(
+            default("interval").map(parse::duration),
+            Some(Ok(backoff::DEFAULT_INTERVAL))
+        );
+        assert_eq!(
+            default("max-interval").map(parse::duration),
+            Some(Ok(backoff::DEFAULT_MAX_INTERVAL))
+        );
+    }
+
+    #[test]
+    fn a_flag_beats_its_variable_and_a_variable_beats_the_default() {
+        let env = [("READYGATE_TIMEOUT", "5s"), ("READYGATE_MESH", "linkerd")];
+        let Parsed::Run(cli) = parse_env(&["-t", "7s"], &env) else {
+            panic!()
+        };
+        assert_eq!(cli.timeout, Duration::from_secs(7));
+        assert_eq!(cli.mesh, Mesh::Linkerd);
+        // The flag's value wins even over an invalid variable, which is then never read.
+        let Parsed::Run(cli) = parse_env(&["--timeout=7s"], &[("READYGATE_TIMEOUT", "soon")])
+        else {
+            panic!()
+        };
+        assert_eq!(cli.timeout, Duration::from_secs(7));
+    }
+
+    #[test]
+    fn empty_variables_count_as_unset() {
+        let Parsed::Run(cli) = parse_env(&[], &[("READYGATE_TIMEOUT", "")]) else {
+            panic!()
+        };
+        assert_eq!(cli.timeout, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn boolean_flags_take_an_optional_value_and_short_flags_cluster() {
+        assert!(!ok(&["--timeout-fatal=false"]).timeout_fatal);
+        assert!(ok(&["--disabled"]).disabled);
+        let cli = ok(&["-qv"]);
+        assert!(cli.quiet && cli.verbose);
+        assert!(usage(&["--quiet=maybe"], &[]).contains("--quiet"));
+    }
+
+    #[test]
+    fn urls_accumulate_from_flags_and_split_on_commas() {
+        let cli = ok(&[
+            "--url",
+            "tcp://127.0.0.1:1,tcp://127.0.0.1:2",
+            "--url=http://[::1]:3/r",
+        ]);
+        let urls: Vec<String> = cli.targets().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            urls,
+            ["tcp://127.0.0.1:1", "tcp://127.0.0.1:2", "http://[::1]:3/r"]
+        );
+    }
+
+    #[test]
+    fn the_command_starts_at_the_first_value_and_keeps_its_own_flags() {
+        let cli = ok(&["-t", "1s", "app", "--url", "-t"]);
+        assert_eq!(cli.command, ["app", "--url", "-t"]);
+        let cli = ok(&["--", "--url", "x"]);
+        assert_eq!(cli.command, ["--url", "x"]);
+    }
+
+    #[test]
+    fn errors_name_the_flag_or_the_variable() {
+        let m = usage(&["--timeout", "soon"], &[]);
+        assert!(
+            m.contains("--timeout") && m.contains("expected a duration"),
+            "{m}"
+        );
+        let m = usage(&[], &[("READYGATE_TIMEOUT", "soon")]);
+        assert!(
+            m.contains("READYGATE_TIMEOUT") && m.contains("\"soon\""),
+            "{m}"
+        );
+        let m = usage(&["--mesh", "consul"], &[]);
+        assert!(m.contains("istio, linkerd, envoy"), "{m}");
+        assert!(usage(&["--bogus"], &[]).contains("--bogus"));
+        assert!(usage(&["-x"], &[]).contains("-x"));
+        assert!(usage(&["--timeout"], &[]).contains("--timeout needs a value"));
+    }
+
+    #[test]
+    fn help_and_version_are_info() {
+        for flag in ["--help", "-h", "--version", "-V"] {
+            assert!(matches!(parse_env(&[flag], &[]), Parsed::Info(_)), "{flag}");
+        }
+        let text = help();
+        for spec in SPECS {
+            assert!(
+                text.contains(&format!("--{}", spec.long)) && text.contains(spec.env),
+                "{}",
+                spec.long
+            );
         }
     }
 
     #[test]
     fn quit_targets_default_to_the_mesh_preset_and_are_overridden_by_quit_url() {
-        let cli = parse_ok(&["readygate", "--mesh", "linkerd", "-S", "--", "true"]);
+        let cli = ok(&["--mesh", "linkerd", "-S", "--", "true"]);
         assert!(cli.shutdown && cli.shutdown_on_failure);
         let urls: Vec<String> = cli.quit_targets().iter().map(ToString::to_string).collect();
         assert_eq!(urls, ["http://localhost:4191/shutdown"]);
-        let cli = parse_ok(&[
-            "readygate",
+        let cli = ok(&[
             "--quit-url",
             "http://127.0.0.1:1/a,http://127.0.0.1:2/b",
             "--shutdown-on-failure=false",
@@ -356,25 +644,13 @@ mod tests {
             "https://localhost:15020/quitquitquit",
             "x",
         ] {
-            let message = usage(&["readygate", "--quit-url", bad, "-S", "--", "true"]);
+            let message = usage(&["--quit-url", bad, "-S", "--", "true"], &[]);
             assert!(message.contains("expected http://"), "{bad}: {message}");
         }
     }
 
     #[test]
     fn shutdown_without_a_command_is_a_usage_error() {
-        assert!(usage(&["readygate", "--shutdown"]).contains("needs a COMMAND"));
-    }
-
-    #[test]
-    fn help_defaults_match_the_backoff_constants() {
-        assert_eq!(
-            parse::duration(duration_default(backoff::DEFAULT_INTERVAL)),
-            Ok(backoff::DEFAULT_INTERVAL)
-        );
-        assert_eq!(
-            parse::duration(duration_default(backoff::DEFAULT_MAX_INTERVAL)),
-            Ok(backoff::DEFAULT_MAX_INTERVAL)
-        );
+        assert!(usage(&["--shutdown"], &[]).contains("needs a COMMAND"));
     }
 }

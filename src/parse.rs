@@ -95,6 +95,13 @@ pub fn exit_code(text: &str) -> Result<i32, String> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusSet(Vec<(u16, u16)>);
 
+impl Default for StatusSet {
+    /// Only 200, the readiness convention of every mesh.
+    fn default() -> Self {
+        StatusSet(vec![(200, 200)])
+    }
+}
+
 impl StatusSet {
     /// Whether `status` counts as ready.
     pub fn contains(&self, status: u16) -> bool {

@@ -1,9 +1,9 @@
 //! The mesh table: each mesh's readiness URL (and, for Job mode, its quit URL), in one place.
 
-use clap::ValueEnum;
+use std::str::FromStr;
 
 /// A service mesh whose sidecar conventions readygate knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mesh {
     /// Istio / Cloud Service Mesh: pilot-agent on 15020.
     Istio,
@@ -23,6 +23,9 @@ pub struct Preset {
 }
 
 impl Mesh {
+    /// Every mesh, in the order the help lists them.
+    pub const ALL: [Mesh; 3] = [Mesh::Istio, Mesh::Linkerd, Mesh::Envoy];
+
     /// The sidecar endpoints of this mesh (see CONTEXT.md, "Endpoints of the meshes").
     pub fn preset(self) -> Preset {
         match self {
@@ -45,6 +48,20 @@ impl Mesh {
     }
 }
 
+impl FromStr for Mesh {
+    type Err = String;
+
+    /// `istio`, `linkerd` or `envoy`, in any case.
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "istio" => Ok(Mesh::Istio),
+            "linkerd" => Ok(Mesh::Linkerd),
+            "envoy" => Ok(Mesh::Envoy),
+            _ => Err("expected one of istio, linkerd, envoy".to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,13 +69,29 @@ mod tests {
 
     #[test]
     fn every_preset_url_parses_as_a_loopback_http_target() {
-        for mesh in Mesh::value_variants() {
+        for mesh in Mesh::ALL {
             let preset = mesh.preset();
             for url in [preset.ready_url, preset.quit_url] {
                 let target: Target = url.parse().expect("preset URLs are valid");
-                assert!(target.is_http(), "{url}");
+                assert!(
+                    matches!(target.kind(), crate::target::Kind::Http { .. }),
+                    "{url}"
+                );
                 assert_eq!(target.host_text(), "localhost", "{url}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn mesh_names_parse_in_any_case_and_others_are_refused() {
+        assert_eq!("Istio".parse(), Ok(Mesh::Istio));
+        assert_eq!("LINKERD".parse(), Ok(Mesh::Linkerd));
+        assert_eq!(" envoy ".parse(), Ok(Mesh::Envoy));
+        assert!("consul".parse::<Mesh>().is_err());
     }
 }

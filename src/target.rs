@@ -39,12 +39,6 @@ pub struct Target {
 }
 
 impl Target {
-    /// Whether this is an `http://` target.
-    #[cfg(test)]
-    pub fn is_http(&self) -> bool {
-        matches!(self.kind, Kind::Http { .. })
-    }
-
     /// How to probe it.
     pub fn kind(&self) -> &Kind {
         &self.kind
