@@ -144,10 +144,11 @@ const SPECS: &[Spec] = &[
         "Bound on one attempt (connect and response head); a hung endpoint never stalls the gate \
          beyond it."),
     opt("interval", "READYGATE_INTERVAL", "DUR", "15ms",
-        "First delay between attempts; delays grow 2% per attempt, with jitter, up to \
-         --max-interval. The first attempt is immediate."),
-    opt("max-interval", "READYGATE_MAX_INTERVAL", "DUR", "500ms",
-        "Longest delay between attempts."),
+        "First delay between attempts (the first attempt is immediate). The delay grows by 20ms \
+         per second for 2s, then doubles every 0.5s up to --max-interval; jitter only shortens it."),
+    opt("max-interval", "READYGATE_MAX_INTERVAL", "DUR", "1s",
+        "Longest delay between attempts: how late a proxy that becomes ready during a long wait \
+         can be seen."),
     opt("disabled", "READYGATE_DISABLED", "", "false",
         "Skip the wait (runs without a mesh); never skips the --shutdown quit."),
     Spec { short: Some('S'), ..opt("shutdown", "READYGATE_SHUTDOWN", "", "false",
@@ -195,7 +196,7 @@ pub fn parse_with_env(
     let given = match lex(args) {
         Ok(Lexed::Info(text)) => return Parsed::Info(text),
         Ok(Lexed::Given(given)) => given,
-        Err(message) => return Parsed::Usage(message),
+        Err(message) => return Parsed::Usage(printable(&message)),
     };
     match resolve(given, env) {
         Ok(cli) if cli.shutdown && cli.command.is_empty() => Parsed::Usage(
@@ -203,8 +204,23 @@ pub fn parse_with_env(
                 .to_string(),
         ),
         Ok(cli) => Parsed::Run(Box::new(cli)),
-        Err(message) => Parsed::Usage(message),
+        Err(message) => Parsed::Usage(printable(&message)),
     }
+}
+
+/// Escapes control characters, so a usage error stays one line of printable text whatever the
+/// user typed (a newline or a terminal escape in an argument would otherwise reach the logs raw).
+fn printable(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Flags as given: (spec index, value) in order, and the command.
@@ -601,6 +617,24 @@ mod tests {
         assert!(usage(&["--bogus"], &[]).contains("--bogus"));
         assert!(usage(&["-x"], &[]).contains("-x"));
         assert!(usage(&["--timeout"], &[]).contains("--timeout needs a value"));
+    }
+
+    #[test]
+    fn usage_errors_escape_control_characters() {
+        for arg in [
+            "--\u{4}-x\u{1}\nsl",
+            "--url-\u{1b}[31m",
+            "-\n",
+            "--x=\u{1b}]0;t\u{7}",
+        ] {
+            let m = usage(&[arg], &[]);
+            assert!(!m.chars().any(char::is_control), "{arg:?}: {m:?}");
+        }
+        let m = usage(&["--timeout", "5\n\u{1b}[2J"], &[]);
+        assert!(
+            !m.chars().any(char::is_control) && m.contains("--timeout"),
+            "{m:?}"
+        );
     }
 
     #[test]

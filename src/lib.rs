@@ -21,6 +21,9 @@
 //! - `log`: stderr logging, text or JSON
 //! - `exit`: the exit codes
 
+// All unsafe code lives in `sys`, where each call carries its SAFETY argument.
+#![deny(unsafe_code)]
+
 pub mod backoff;
 pub mod cli;
 pub mod exec;
@@ -34,6 +37,7 @@ pub mod quit;
 pub mod reason;
 pub mod signals;
 pub mod supervise;
+#[allow(unsafe_code)]
 pub mod sys;
 pub mod target;
 pub mod wait;

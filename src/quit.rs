@@ -131,7 +131,7 @@ async fn connect_with_retries(target: &Target) -> Result<TcpStream, String> {
 
 /// Sends the POST over `stream` and classifies what came back.
 async fn post(stream: TcpStream, authority: &str, path: &str) -> Quit {
-    let (mut sender, _driver) = match net::http1(stream).await {
+    let (mut sender, connection) = match net::http1(stream).await {
         Ok(pair) => pair,
         Err(e) => return classify(&e),
     };
@@ -145,9 +145,14 @@ async fn post(stream: TcpStream, authority: &str, path: &str) -> Quit {
         Ok(request) => request,
         Err(e) => return Quit::Failed(format!("cannot build the request: {e}")),
     };
-    match sender.send_request(request).await {
-        Ok(response) => classify_status(response.status().as_u16()),
-        Err(e) => classify(&e),
+    match net::Driven::new(connection)
+        .run(sender.send_request(request))
+        .await
+    {
+        Some(Ok(response)) => classify_status(response.status().as_u16()),
+        Some(Err(e)) => classify(&e),
+        // The proxy closed the connection with our request pending: it is exiting.
+        None => Quit::Dropped,
     }
 }
 

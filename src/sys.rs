@@ -1,5 +1,6 @@
 //! The only `unsafe` in readygate: thin wrappers over the libc calls Job mode needs (waitpid,
-//! kill, prctl), each with its SAFETY argument. Everything else calls these safe functions.
+//! kill, prctl), each with its SAFETY argument, and the descriptor check made before the
+//! runtime starts. Everything else calls these safe functions.
 
 use std::io;
 use std::os::unix::process::ExitStatusExt;
@@ -52,6 +53,25 @@ pub fn kill(pid: Pid, signal: i32) -> io::Result<()> {
         0 => Ok(()),
         _ => Err(io::Error::last_os_error()),
     }
+}
+
+/// Checks that `count` more descriptors can be opened now, by opening and closing them.
+///
+/// Safe code, listed here because it is about process resources: socket pairs need no
+/// filesystem (readygate runs in empty images), and everything is closed again on return.
+pub fn reserve_descriptors(count: usize) -> io::Result<()> {
+    use std::os::unix::net::{UnixDatagram, UnixStream};
+    let mut pairs = Vec::with_capacity(count / 2);
+    while pairs.len() * 2 + 2 <= count {
+        pairs.push(UnixStream::pair()?);
+    }
+    let odd = if count % 2 == 1 {
+        Some(UnixDatagram::unbound()?)
+    } else {
+        None
+    };
+    drop((pairs, odd));
+    Ok(())
 }
 
 /// Makes this process a child subreaper (Linux 3.4+): orphaned descendants are reparented to it

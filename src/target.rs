@@ -113,14 +113,17 @@ impl FromStr for Target {
         }
         let host = parse_host(&host_text);
         let kind = if scheme == "http" {
-            let path = uri
-                .path_and_query()
-                .map(|p| p.as_str())
-                .filter(|p| !p.is_empty())
-                .unwrap_or("/");
-            Kind::Http {
-                path: path.to_string(),
-            }
+            // `http://host?q` means the path `/?q`, as in curl and browsers.
+            let path = match uri.query() {
+                Some(query) => format!("{}?{query}", uri.path()),
+                None => uri.path().to_string(),
+            };
+            let path = if path.starts_with('/') {
+                path
+            } else {
+                format!("/{path}")
+            };
+            Kind::Http { path }
         } else {
             let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
             if !path.is_empty() && path != "/" {
@@ -185,6 +188,19 @@ mod tests {
         );
         assert_eq!(t.port(), 15020);
         assert_eq!(t.authority(), "localhost:15020");
+    }
+
+    #[test]
+    fn a_query_without_a_path_is_a_query_on_slash() {
+        let t = parse("http://127.0.0.1:8080?x=1");
+        assert_eq!(
+            t.kind(),
+            &Kind::Http {
+                path: "/?x=1".into()
+            }
+        );
+        let t = parse("http://y?");
+        assert_eq!(t.kind(), &Kind::Http { path: "/?".into() });
     }
 
     #[test]

@@ -6,13 +6,16 @@
 
 use std::time::Duration;
 
-use tokio::task::JoinSet;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::task::Poll;
+
 use tokio::time::Instant;
 use tracing::{debug, info};
 
 use crate::backoff::{Backoff, Jitter};
 use crate::parse::{format_duration, StatusSet};
-use crate::probe::{probe, Outcome};
+use crate::probe::{Outcome, Prober};
 use crate::reason::Reason;
 use crate::target::Target;
 
@@ -69,7 +72,7 @@ impl Waited {
 }
 
 struct Endpoint {
-    target: Target,
+    prober: Prober,
     ready: bool,
     last: Option<Reason>,
 }
@@ -82,7 +85,7 @@ pub async fn wait(plan: &Plan) -> Waited {
         .targets
         .iter()
         .map(|target| Endpoint {
-            target: target.clone(),
+            prober: Prober::new(target.clone()),
             ready: false,
             last: None,
         })
@@ -100,10 +103,9 @@ pub async fn wait(plan: &Plan) -> Waited {
         attempt = attempt.saturating_add(1);
         let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let limit = remaining.map_or(plan.request_timeout, |r| r.min(plan.request_timeout));
-        let outcomes = probe_pending(&endpoints, &plan.expect, limit).await;
+        let outcomes = probe_pending(&mut endpoints, &plan.expect, limit).await;
         let elapsed = start.elapsed();
-        for (index, outcome) in outcomes {
-            let endpoint = &mut endpoints[index];
+        for (endpoint, outcome) in endpoints.iter_mut().filter(|e| !e.ready).zip(outcomes) {
             // An attempt cut short by the overall deadline says less than the one before it.
             let cut_short = limit < plan.request_timeout
                 && matches!(outcome, Outcome::NotReady(Reason::NoReply { .. }));
@@ -121,7 +123,7 @@ pub async fn wait(plan: &Plan) -> Waited {
         if progress.due(elapsed) {
             for e in endpoints.iter().filter(|e| !e.ready) {
                 info!(
-                    url = %e.target,
+                    url = %e.prober.target(),
                     reason = %describe(&e.last),
                     attempt,
                     elapsed_ms = millis(elapsed),
@@ -133,53 +135,60 @@ pub async fn wait(plan: &Plan) -> Waited {
         if remaining == Some(Duration::ZERO) {
             return timed_out(&endpoints, start.elapsed(), attempt);
         }
-        tokio::time::sleep(plan.backoff.delay(attempt, jitter.next_unit(), remaining)).await;
+        let delay = plan
+            .backoff
+            .delay(start.elapsed(), jitter.next_unit(), remaining);
+        tokio::time::sleep(delay).await;
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return timed_out(&endpoints, start.elapsed(), attempt);
         }
     }
 }
 
-/// Probes every endpoint not yet ready, concurrently; returns (index, outcome) pairs.
+/// Probes every endpoint not yet ready, concurrently in this task; returns their outcomes in
+/// order. No task is spawned: each probe borrows its own endpoint's connection.
 async fn probe_pending(
-    endpoints: &[Endpoint],
+    endpoints: &mut [Endpoint],
     expect: &StatusSet,
     limit: Duration,
-) -> Vec<(usize, Outcome)> {
-    let pending: Vec<usize> = (0..endpoints.len())
-        .filter(|&i| !endpoints[i].ready)
+) -> Vec<Outcome> {
+    let mut probes: Vec<Pin<Box<dyn Future<Output = Outcome> + '_>>> = endpoints
+        .iter_mut()
+        .filter(|e| !e.ready)
+        .map(|e| {
+            Box::pin(e.prober.probe(expect, limit)) as Pin<Box<dyn Future<Output = Outcome> + '_>>
+        })
         .collect();
-    if let [only] = pending[..] {
-        // The common case: one endpoint, no task to spawn.
-        return vec![(only, probe(&endpoints[only].target, expect, limit).await)];
-    }
-    let mut tasks = JoinSet::new();
-    for index in pending {
-        let (target, expect) = (endpoints[index].target.clone(), expect.clone());
-        tasks.spawn(async move { (index, probe(&target, &expect, limit).await) });
-    }
-    let mut outcomes = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(pair) => outcomes.push(pair),
-            // A probe task cannot panic (panic=abort in release); treat any failure as not ready.
-            Err(e) => debug!(error = %e, "probe task failed"),
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; probes.len()];
+    poll_fn(|cx| {
+        for (probe, slot) in probes.iter_mut().zip(outcomes.iter_mut()) {
+            if slot.is_none() {
+                if let Poll::Ready(outcome) = probe.as_mut().poll(cx) {
+                    *slot = Some(outcome);
+                }
+            }
         }
-    }
-    outcomes
+        if outcomes.iter().all(Option::is_some) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    outcomes.into_iter().flatten().collect()
 }
 
 fn record(endpoint: &mut Endpoint, outcome: Outcome, attempt: u32, elapsed: Duration) {
     match outcome {
         Outcome::Ready => {
-            debug!(url = %endpoint.target, attempt, elapsed_ms = millis(elapsed), "endpoint ready");
+            debug!(url = %endpoint.prober.target(), attempt, elapsed_ms = millis(elapsed), "endpoint ready");
             endpoint.ready = true;
         }
         Outcome::NotReady(reason) => {
-            debug!(url = %endpoint.target, reason = %reason, attempt, "not ready");
+            debug!(url = %endpoint.prober.target(), reason = %reason, attempt, "not ready");
             if endpoint.last.as_ref() != Some(&reason) {
                 info!(
-                    url = %endpoint.target,
+                    url = %endpoint.prober.target(),
                     reason = %reason,
                     attempt,
                     elapsed_ms = millis(elapsed),
@@ -200,7 +209,7 @@ fn timed_out(endpoints: &[Endpoint], elapsed: Duration, attempts: u32) -> Waited
                 .last
                 .clone()
                 .unwrap_or(Reason::Other("not probed yet".into()));
-            (e.target.to_string(), reason)
+            (e.prober.target().to_string(), reason)
         })
         .collect();
     Waited::TimedOut {

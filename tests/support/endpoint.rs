@@ -29,6 +29,13 @@ pub enum Behaviour {
     HugeBody(usize),
     /// Answer a 503 with this many bytes of headers.
     HugeHead(usize),
+    /// HTTP/1.1 keep-alive: answer 503 "warming up" until `ready_after` requests have been
+    /// served in all, then 200; close the connection after `per_connection` requests, silently
+    /// (no `Connection: close`), as a server dropping idle connections does.
+    KeepAlive {
+        ready_after: usize,
+        per_connection: usize,
+    },
 }
 
 /// The behaviour for the n-th request (0-based): a fixed script, then its last entry forever.
@@ -123,6 +130,35 @@ fn handle(
     requests: &Mutex<Vec<String>>,
     held: &Mutex<Vec<TcpStream>>,
 ) {
+    if let Behaviour::KeepAlive {
+        ready_after,
+        per_connection,
+    } = behaviour
+    {
+        for _ in 0..per_connection {
+            let Some(head) = read_head(&mut stream) else {
+                return;
+            };
+            let served = {
+                let mut requests = requests.lock().expect("lock");
+                requests.push(head);
+                requests.len()
+            };
+            let (code, body) = if served > ready_after {
+                (200, "ok")
+            } else {
+                (503, "warming up")
+            };
+            let reply = format!(
+                "HTTP/1.1 {code} X\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if stream.write_all(reply.as_bytes()).is_err() {
+                return;
+            }
+        }
+        return;
+    }
     if !matches!(behaviour, Behaviour::Reset) {
         if let Some(head) = read_head(&mut stream) {
             requests.lock().expect("lock").push(head);
@@ -169,6 +205,7 @@ fn handle(
                 left -= n;
             }
         }
+        Behaviour::KeepAlive { .. } => {}
         Behaviour::HugeHead(size) => {
             let _ = stream.write_all(b"HTTP/1.1 503 X\r\n");
             let line = format!("x-filler: {}\r\n", "y".repeat(1000));
