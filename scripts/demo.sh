@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ $(id -u) -eq 0 && -z ${READYGATE_DEMO_NETNS:-} ]] && unshare -n true 2>/dev/null; then
+    # shellcheck disable=SC2016 # $0 is expanded by the inner bash, on purpose
     exec env READYGATE_DEMO_NETNS=1 unshare -n bash -c 'ip link set lo up && exec bash "$0"' "$0"
 fi
 
@@ -20,7 +21,8 @@ echo "--- 1. The sidecar (mock Istio on :15020) answers 503 for 2 s; readygate h
 "$mock" --mesh istio --ready-after 2s &
 mock_pid=$!
 "$gate" -- sh -c 'echo "app: started; the proxy can carry my traffic"'
-kill "$mock_pid" && wait "$mock_pid" 2>/dev/null || true
+kill "$mock_pid"
+wait "$mock_pid" 2>/dev/null || true
 
 echo
 echo "--- 2. Job mode: the job runs, readygate POSTs /quitquitquit so the sidecar exits, the job's code is kept."

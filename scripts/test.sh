@@ -8,7 +8,7 @@
 #   READYGATE_TOOLS   where virtualenvs and tools go (default ~/.cache/readygate-tools)
 #   READYGATE_STAGES  space-separated subset of stages to run (default: all)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export READYGATE_TOOLS="${READYGATE_TOOLS:-$HOME/.cache/readygate-tools}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export PATH="$HOME/.cargo/bin:$PATH"

@@ -21,7 +21,7 @@ use crate::target::Target;
 pub const AGENT: &str = concat!("readygate/", env!("CARGO_PKG_VERSION"));
 
 /// Largest reply head read; hyper's minimum buffer. Sidecar replies are a few hundred bytes.
-const MAX_HEAD_BYTES: usize = 4 * 1024;
+const MAX_HEAD_BYTES: usize = 8 * 1024;
 
 /// Connects to the first of the target's addresses that accepts, trying each in order.
 pub async fn connect(target: &Target) -> Result<TcpStream, Reason> {
@@ -67,9 +67,9 @@ pub type Connection<S> = hyper::client::conn::http1::Connection<TokioIo<S>, Empt
 
 /// An HTTP/1 client over `stream`: the request half, and the connection half that moves bytes.
 ///
-/// The read buffer has one fixed size (the reply-head limit): hyper's adaptive buffer grows and
-/// shrinks, and musl's allocator returns such buffers to the kernel after every probe, which
-/// measured at ~5 page faults and 4 mmap/munmap calls per probe.
+/// The read buffer has one fixed size, the reply-head limit: hyper's default adaptive buffer
+/// would let a peer grow it to ~400 KB, and one size means the allocator hands the same block
+/// back on every probe.
 pub async fn http1<S>(stream: S) -> Result<(SendRequest<Empty<Bytes>>, Connection<S>), hyper::Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,

@@ -1,0 +1,48 @@
+//! Fuzzes the whole command-line resolution, `cli::parse_with_env`, with arbitrary argument
+//! vectors and READYGATE_* variables: never panics; a usage error is one non-empty line; an
+//! accepted command line resolves to at least one target (and one quit target in Job mode).
+//!
+//! Input: NUL-separated parts (bytes, not necessarily UTF-8). A part `READYGATE_NAME=value` is a
+//! variable of the environment; every other part is an argument after `readygate`.
+#![no_main]
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+
+use libfuzzer_sys::fuzz_target;
+use readygate::cli::{parse_with_env, Parsed};
+
+fuzz_target!(|data: &[u8]| {
+    let mut args = vec![OsString::from("readygate")];
+    let mut env = HashMap::new();
+    for part in data.split(|&b| b == 0) {
+        let var = part.strip_prefix(b"READYGATE_").and_then(|rest| {
+            let at = rest.iter().position(|&b| b == b'=')?;
+            let name = std::str::from_utf8(&rest[..at]).ok()?;
+            Some((format!("READYGATE_{name}"), rest[at + 1..].to_vec()))
+        });
+        match var {
+            Some((name, value)) => {
+                env.insert(name, OsString::from_vec(value));
+            }
+            None => args.push(OsString::from_vec(part.to_vec())),
+        }
+    }
+    match parse_with_env(args, |name| env.get(name).cloned()) {
+        Parsed::Run(cli) => {
+            assert!(!cli.targets().is_empty(), "no target");
+            if cli.shutdown {
+                assert!(!cli.quit_targets().is_empty(), "no quit target");
+            }
+        }
+        Parsed::Info(text) => assert!(!text.is_empty()),
+        Parsed::Usage(message) => {
+            assert!(!message.is_empty());
+            assert!(
+                !message.contains('\n'),
+                "usage error on several lines: {message:?}"
+            );
+        }
+    }
+});

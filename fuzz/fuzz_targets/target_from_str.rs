@@ -1,0 +1,70 @@
+//! Fuzzes `Target::from_str` (--url, READYGATE_URL): never panics; an accepted URL has a port,
+//! no credentials, parses back to itself, and (for http://) yields a request that can be sent:
+//! it is probed over an in-memory stream whose peer answers 200 and must come out ready.
+#![no_main]
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use libfuzzer_sys::fuzz_target;
+use readygate::parse::status_set;
+use readygate::probe::{http_get, Outcome};
+use readygate::target::{Kind, Target};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::runtime::Runtime;
+
+fn runtime() -> &'static Runtime {
+    static RT: OnceLock<Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("runtime")
+    })
+}
+
+fuzz_target!(|text: &str| {
+    let Ok(target) = text.parse::<Target>() else {
+        return;
+    };
+    assert_ne!(target.port(), 0, "{text:?}");
+    assert!(
+        !target.authority().contains('@'),
+        "{text:?}: credentials kept"
+    );
+    assert_eq!(target.to_string(), text.trim());
+    assert_eq!(target.to_string().parse::<Target>().as_ref(), Ok(&target));
+    let Kind::Http { path } = target.kind() else {
+        return;
+    };
+    let expect = status_set("200").expect("valid");
+    let (client, mut server) = tokio::io::duplex(64 * 1024);
+    let (outcome, head) = runtime().block_on(async {
+        let peer = tokio::spawn(async move {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && server.read(&mut byte).await.unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let _ = server
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                .await;
+            head
+        });
+        let limit = Duration::from_secs(1);
+        let deadline = tokio::time::Instant::now() + limit;
+        let outcome = http_get(client, &target.authority(), path, &expect, deadline, limit).await;
+        (outcome, peer.await.unwrap_or_default())
+    });
+    assert_eq!(
+        outcome,
+        Outcome::Ready,
+        "{text:?}: path {path:?} could not be requested"
+    );
+    let head = String::from_utf8_lossy(&head);
+    assert!(
+        head.starts_with(&format!("GET {path} HTTP/1.1\r\n")),
+        "{text:?}: {head:?}"
+    );
+});

@@ -1,0 +1,102 @@
+//! SIGSTOP and SIGCONT while waiting: a stopped readygate resumes where it was, sees the now
+//! ready endpoint and runs the command. (Job control and debuggers stop processes; a node under
+//! memory pressure can freeze a cgroup; none of it may lose the gate's state.)
+
+mod fault_support;
+mod support;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fault_support::{answer, kill, read_head, state, Server, Watched};
+use support::{eventually, readygate, sh};
+
+#[test]
+fn a_stopped_and_continued_gate_still_becomes_ready_and_runs_the_command() {
+    let ready = Arc::new(AtomicBool::new(false));
+    let flag = ready.clone();
+    let server = Server::start(move |_, mut stream| {
+        read_head(&mut stream);
+        answer(
+            &mut stream,
+            if flag.load(Ordering::SeqCst) {
+                200
+            } else {
+                503
+            },
+        );
+    });
+    let mut watched = Watched::spawn(
+        readygate()
+            .args(["--url", &server.url(), "-t", "0", "--interval", "5ms"])
+            .args(["--max-interval", "20ms", "--"])
+            .args(sh("echo ran")),
+    );
+    let pid = watched.pid();
+    eventually("a few probes", Duration::from_secs(10), || {
+        server.hits() >= 3
+    });
+    kill(pid, libc::SIGSTOP);
+    eventually("readygate stopped", Duration::from_secs(10), || {
+        state(pid) == 'T'
+    });
+    // While it is stopped, the endpoint becomes ready; nothing can have noticed yet.
+    ready.store(true, Ordering::SeqCst);
+    let hits_while_stopped = server.hits();
+    assert_eq!(state(pid), 'T');
+    kill(pid, libc::SIGCONT);
+    let line = watched.wait_for_line("the ready line", Duration::from_secs(10), |l| {
+        l.contains("readygate: ready")
+    });
+    let ended = watched.finish();
+    ended.assert_code(0);
+    assert_eq!(ended.stdout, "ran\n", "{line}");
+    assert!(server.hits() > hits_while_stopped);
+    assert!(!ended.stderr.contains("SIG"), "no signal ended the wait");
+}
+
+#[test]
+fn a_stop_during_an_attempt_in_flight_does_not_wedge_it() {
+    // The first connection is held open without a reply while readygate is stopped and
+    // continued; the request timeout still ends that attempt and the next one finds 200.
+    let server = Server::start(move |n, mut stream| {
+        read_head(&mut stream);
+        if n == 0 {
+            // Hold the connection until readygate gives up on it.
+            let mut rest = [0u8; 1];
+            let _ = std::io::Read::read(&mut stream, &mut rest);
+            return;
+        }
+        answer(&mut stream, 200);
+    });
+    let mut watched = Watched::spawn(
+        readygate()
+            .args([
+                "--url",
+                &server.url(),
+                "-t",
+                "20s",
+                "--request-timeout",
+                "1s",
+                "--",
+            ])
+            .args(sh("echo ran")),
+    );
+    let pid = watched.pid();
+    eventually("the first attempt", Duration::from_secs(10), || {
+        server.hits() >= 1
+    });
+    kill(pid, libc::SIGSTOP);
+    eventually("readygate stopped", Duration::from_secs(10), || {
+        state(pid) == 'T'
+    });
+    kill(pid, libc::SIGCONT);
+    watched.wait_for_line("the abandoned attempt", Duration::from_secs(10), |l| {
+        l.contains("no reply within 1s")
+    });
+    let ended = watched.finish();
+    ended.assert_code(0);
+    assert_eq!(ended.stdout, "ran\n");
+    assert_eq!(server.hits(), 2);
+}
