@@ -45,7 +45,7 @@ LOOP = 'until {curl} -fsS "$URL" >/dev/null; do sleep {s}; done; exec "$@"'
 
 # (full, smoke) settings
 PLAN = {
-    "latency_trials": (15, 2),
+    "latency_trials": (30, 2),
     "overhead_rounds": (200, 20),
     "wait_seconds": (30.0, 3.0),
     "hung_trials": (3, 1),
@@ -94,7 +94,23 @@ def build_helpers(tmp, ci):
             raise HarnessError(f"static build of {name}.c with {cc} failed (need libc6-dev or musl-tools):\n"
                                f"{r.stderr}")
         out[name] = exe
+    out["tokio-floor"] = build_tokio_floor()
     return out, f"{os.path.basename(cc)} -O2 -static"
+
+
+def build_tokio_floor():
+    """bench/tokio-floor: the least a gate on readygate's stack (a tokio runtime with its signal
+    handlers) costs; built like readygate's static release (the repository's .cargo/config.toml)."""
+    cargo = shutil.which("cargo")
+    if not cargo:
+        raise HarnessError("cargo not found: needed to build bench/tokio-floor")
+    crate = os.path.join(HERE, "tokio-floor")
+    target = "x86_64-unknown-linux-musl"
+    r = subprocess.run([cargo, "build", "--quiet", "--release", "--locked", "--target", target],
+                       cwd=crate, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise HarnessError(f"building bench/tokio-floor failed:\n{r.stderr}")
+    return os.path.join(crate, "target", target, "release", "tokio-floor")
 
 
 # -- contenders --------------------------------------------------------------------------------------------------
@@ -122,6 +138,12 @@ def make_floor(tools, interval_ms):
     """The reference row: bench/floor.c, the least a gate can do; shows this machine's exec + probe floor."""
     return Contender("floor", f"reference: minimal C gate, {interval_ms} ms interval (bench/floor.c)",
                      lambda url: [tools["floor"], url.split(":")[2].split("/")[0], str(interval_ms), "--"])
+
+
+def make_tokio_floor(tools):
+    """The second reference row: bench/tokio-floor, readygate's runtime and nothing else."""
+    return Contender("tokio-floor", "reference: tokio runtime + signal handlers + one GET, then exec (bench/tokio-floor)",
+                     lambda url: [tools["tokio-floor"], url.split(":")[2].split("/")[0], "--"])
 
 
 def base_env(tmp):
@@ -579,7 +601,7 @@ def build_report(ctx, lat, over, wait, hung, foot):
     add("| contender | median ms | min ms | max ms | median over direct | CPU ms (user+sys, median) | n |")
     add("|---|---|---|---|---|---|---|")
     base = statistics.median(over["direct"])
-    for n in ["direct"] + names + ["floor"]:
+    for n in ["direct"] + names + ["floor", "tokio-floor"]:
         med, lo, hi = fmt3(summary(over[n]), 3)
         extra = "-" if n == "direct" else f"+{statistics.median(over[n]) - base:.3f} ms"
         cpu = statistics.median(over[n + "/cpu"])
@@ -587,6 +609,14 @@ def build_report(ctx, lat, over, wait, hung, foot):
         add(f"| {label} | {med} | {lo} | {hi} | {extra} | {cpu:.3f} | "
             f"{len(over[n])} |")
     add("")
+    if "readygate" in over and "tokio-floor" in over:
+        floor_extra = statistics.median(over["tokio-floor"]) - base
+        rg_extra = statistics.median(over["readygate"]) - base
+        add(f"The tokio floor adds {floor_extra:+.3f} ms by itself: building the runtime readygate is "
+            f"specified to use (tokio current_thread with I/O, timers and signal handlers) and one GET. "
+            f"readygate adds {rg_extra - floor_extra:+.3f} ms on top of that floor (its HTTP client, "
+            "option parsing, logging and backoff set-up).")
+        add("")
     rtt = summary(over["endpoint_rtt"])
     add(f"The endpoint's own share: one connect + GET + 200 + close, timed from a Python client, takes "
         f"{rtt[0]:.3f} ms median ({rtt[1]:.3f}-{rtt[2]:.3f}, n={len(over['endpoint_rtt'])}); every gate "
@@ -681,7 +711,8 @@ def main():
         b = Bench(args, tools, tmp)
         log(f"plan: {plan}")
         lat = measure_latency(b, contenders, plan["latency_trials"], rng)
-        over = measure_overhead(b, contenders + [make_floor(tools, 15)], plan["overhead_rounds"])
+        over = measure_overhead(b, contenders + [make_floor(tools, 15), make_tokio_floor(tools)],
+                                plan["overhead_rounds"])
         wait = measure_waiting(b, contenders + [make_floor(tools, 100)], plan["wait_seconds"])
         hung = measure_hung(b, contenders, plan["hung_trials"], plan["hung_cap_after_s"], rng)
     except HarnessError as e:
@@ -708,7 +739,9 @@ def main():
         "curl_version": version_of([CURL, "--version"]).split(" (")[0], "static": static,
         "wait_s": plan["wait_seconds"], "hung_cap": plan["hung_cap_after_s"], "has_rg": bool(args.readygate),
         "names": [c.name for c in contenders], "labels": {c.name: c.label for c in contenders},
-        "ref_labels": {"floor": "reference: minimal C gate (bench/floor.c): blocking GET, then exec"},
+        "ref_labels": {"floor": "reference: minimal C gate (bench/floor.c): blocking GET, then exec",
+                       "tokio-floor": "reference: tokio runtime + 4 signal handlers + one GET, then exec "
+                                      "(bench/tokio-floor)"},
     }
     report = build_report(ctx, lat, over, wait, hung, foot)
     print(report)

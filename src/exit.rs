@@ -6,7 +6,7 @@
 
 /// The proxy was ready (wait-only mode), or Job mode's child exited 0.
 pub const READY: i32 = 0;
-/// Bad command line or environment (the convention of clap, getopt and most Unix tools).
+/// Bad command line or environment (the convention of getopt, clap and most Unix tools).
 pub const USAGE: i32 = 2;
 /// Not ready before `--timeout` (sysexits EX_UNAVAILABLE, as linkerd-await).
 pub const UNAVAILABLE: i32 = 69;

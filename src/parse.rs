@@ -1,7 +1,7 @@
 //! Parsers for the values users type: durations, booleans and status lists.
 //!
-//! Each returns a message that says what would be accepted; clap (or the caller) adds the name of
-//! the flag or variable at fault.
+//! Each returns a message that says what would be accepted; the caller (src/cli.rs) adds the
+//! name of the flag or variable at fault.
 
 use std::fmt;
 use std::time::Duration;

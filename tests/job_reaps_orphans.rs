@@ -55,18 +55,9 @@ fn clean(file: &Path) {
     let _ = std::fs::remove_file(file.with_extension("pid"));
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
 #[test]
 fn as_pid_1_orphans_are_reaped_and_the_exit_status_is_the_commands() {
-    if !is_root() {
+    if !support::is_root() {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI runs as root: this test must not be skipped"

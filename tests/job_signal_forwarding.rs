@@ -106,18 +106,9 @@ fn start(proxy: &Proxy, file: &Path, n: usize) -> Child {
     child
 }
 
-fn send(signal: &str, pid: u32) {
-    let status = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .status()
-        .expect("kill");
-    assert!(status.success(), "kill -{signal} {pid}");
-}
-
 /// Sends `signal` to readygate and waits until the recorder has logged it `times` times.
 fn round_trip(signal: &str, pid: u32, file: &Path, times: usize) {
-    send(signal, pid);
+    support::send_signal(signal, pid);
     eventually(
         &format!("SIG{signal} to reach the command"),
         DEADLINE,
@@ -152,8 +143,8 @@ fn sigchld_and_sigurg_are_not_forwarded() {
     let file = record_file("not-forwarded");
     let child = start(&proxy, &file, 2);
     let pid = child.id();
-    send("CHLD", pid);
-    send("URG", pid);
+    support::send_signal("CHLD", pid);
+    support::send_signal("URG", pid);
     // Two forwarded round trips after them: by the time both arrive, readygate has long handled
     // SIGCHLD and SIGURG, and would have forwarded them first.
     round_trip("USR1", pid, &file, 1);
@@ -200,7 +191,7 @@ fn sigterm_stops_a_command_with_default_handlers_and_exits_143() {
     eventually("the command to start", DEADLINE, || {
         std::fs::read_to_string(&children).is_ok_and(|c| !c.trim().is_empty())
     });
-    send("TERM", pid);
+    support::send_signal("TERM", pid);
     let result = finish(child);
     result
         .assert_code(143)

@@ -11,15 +11,6 @@ use support::{eventually, finish, readygate, sh};
 
 const SIGNALS: [(&str, i32); 4] = [("TERM", 15), ("INT", 2), ("HUP", 1), ("QUIT", 3)];
 
-fn send(signal: &str, pid: u32) {
-    let status = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .status()
-        .expect("kill");
-    assert!(status.success(), "kill -{signal} {pid}");
-}
-
 #[test]
 fn each_stop_signal_while_waiting_exits_128_plus_n_without_running_the_command() {
     for (name, number) in SIGNALS {
@@ -35,21 +26,12 @@ fn each_stop_signal_while_waiting_exits_128_plus_n_without_running_the_command()
         eventually("the first probe", Duration::from_secs(10), || {
             ep.hits() >= 1
         });
-        send(name, child.id());
+        support::send_signal(name, child.id());
         let result = finish(child);
         result.assert_code(128 + number);
         assert_eq!(result.stdout, "", "SIG{name}: the command must not run");
         result.assert_stderr_has(&format!("SIG{name}"));
     }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
 }
 
 /// The PID of unshare's forked child: readygate as PID 1 of the new namespace.
@@ -60,7 +42,7 @@ fn child_of(pid: u32) -> Option<u32> {
 
 #[test]
 fn as_pid_1_of_a_pid_namespace_sigterm_still_ends_the_wait() {
-    if !is_root() {
+    if !support::is_root() {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI runs as root: this test must not be skipped"
@@ -100,7 +82,7 @@ fn as_pid_1_of_a_pid_namespace_sigterm_still_ends_the_wait() {
             Some("1"),
             "readygate is PID 1 in its namespace"
         );
-        send(name, gate);
+        support::send_signal(name, gate);
         let result = finish(child);
         // unshare reports the exit status of its child.
         result.assert_code(128 + number);

@@ -149,3 +149,23 @@ pub fn closed_port() -> u16 {
     drop(listener);
     port
 }
+
+/// Sends `signal` (a name such as `TERM`) to `pid` with kill(1), as an operator would.
+pub fn send_signal(signal: &str, pid: u32) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// Whether the tests run as root (needed for PID namespaces); CI always does.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
