@@ -71,6 +71,12 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
         "unknown unit",
     ),
     ("--log-format", "READYGATE_LOG_FORMAT", "xml", "text, json"),
+    (
+        "--quit-url",
+        "READYGATE_QUIT_URL",
+        "tcp://localhost:15020",
+        "expected http://",
+    ),
 ];
 
 /// Boolean flags take `--flag=VALUE`.
@@ -79,6 +85,8 @@ const BAD_BOOLEANS: &[(&str, &str)] = &[
     ("--disabled", "READYGATE_DISABLED"),
     ("--quiet", "READYGATE_QUIET"),
     ("--verbose", "READYGATE_VERBOSE"),
+    ("--shutdown", "READYGATE_SHUTDOWN"),
+    ("--shutdown-on-failure", "READYGATE_SHUTDOWN_ON_FAILURE"),
 ];
 
 fn assert_one_line_usage_error(result: &support::Run, names: &[&str]) {
