@@ -198,6 +198,8 @@ async fn gate(plan: &Plan) -> Gate {
     }
 }
 
+/// Every status readygate produces is 0-255 by construction; anything else would be a bug,
+/// reported as an OS failure rather than the 255 the conventions avoid.
 fn code(status: i32) -> ExitCode {
-    ExitCode::from(u8::try_from(status).unwrap_or(u8::MAX))
+    ExitCode::from(u8::try_from(status).unwrap_or(exit::OS_ERROR as u8))
 }

@@ -43,6 +43,8 @@ pub enum Outcome {
 /// Probes one endpoint, attempt after attempt, keeping its HTTP connection open when it can.
 pub struct Prober {
     target: Target,
+    /// The `Host` header, computed once.
+    authority: String,
     idle: Option<Open<QuickAck>>,
 }
 
@@ -76,7 +78,11 @@ impl Failed {
 impl Prober {
     /// A prober for `target`; nothing is opened until the first attempt.
     pub fn new(target: Target) -> Self {
-        Prober { target, idle: None }
+        Prober {
+            authority: target.authority(),
+            target,
+            idle: None,
+        }
     }
 
     /// The endpoint this prober probes.
@@ -97,7 +103,7 @@ impl Prober {
 
     async fn attempt(&mut self, expect: &StatusSet, deadline: Instant) -> Outcome {
         let path = match self.target.kind() {
-            Kind::Http { path } => path.clone(),
+            Kind::Http { path } => path,
             Kind::Tcp => {
                 return match net::connect(&self.target).await {
                     Ok(_) => Outcome::Ready,
@@ -105,10 +111,9 @@ impl Prober {
                 }
             }
         };
-        let authority = self.target.authority();
         if let Some(open) = self.idle.take() {
             // On failure before a reply, fall through to a fresh connection.
-            if let Ok((outcome, open)) = get(open, &authority, &path, expect, deadline).await {
+            if let Ok((outcome, open)) = get(open, &self.authority, path, expect, deadline).await {
                 self.idle = open;
                 return outcome;
             }
@@ -117,16 +122,10 @@ impl Prober {
             Ok(stream) => stream,
             Err(reason) => return Outcome::NotReady(reason),
         };
-        match handshake(QuickAck(stream)).await {
-            Ok(open) => match get(open, &authority, &path, expect, deadline).await {
-                Ok((outcome, open)) => {
-                    self.idle = open;
-                    outcome
-                }
-                Err(failed) => Outcome::NotReady(failed.reason()),
-            },
-            Err(reason) => Outcome::NotReady(reason),
-        }
+        let (outcome, open) =
+            get_fresh(QuickAck(stream), &self.authority, path, expect, deadline).await;
+        self.idle = open;
+        outcome
     }
 }
 
@@ -143,18 +142,32 @@ pub async fn http_get<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let exchange = async {
-        match handshake(stream).await {
-            Ok(open) => match get(open, authority, path, expect, deadline).await {
-                Ok((outcome, _)) => outcome,
-                Err(failed) => Outcome::NotReady(failed.reason()),
-            },
-            Err(reason) => Outcome::NotReady(reason),
-        }
-    };
-    timeout_at(deadline, exchange)
-        .await
-        .unwrap_or(Outcome::NotReady(Reason::NoReply { within: limit }))
+    let exchange = get_fresh(stream, authority, path, expect, deadline);
+    match timeout_at(deadline, exchange).await {
+        Ok((outcome, _)) => outcome,
+        Err(_) => Outcome::NotReady(Reason::NoReply { within: limit }),
+    }
+}
+
+/// One GET on a new connection over `stream`: its outcome, and the connection if it can carry
+/// the next request. Unlike a reused connection, a failure here is the endpoint's news.
+async fn get_fresh<S>(
+    stream: S,
+    authority: &str,
+    path: &str,
+    expect: &StatusSet,
+    deadline: Instant,
+) -> (Outcome, Option<Open<S>>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    match handshake(stream).await {
+        Ok(open) => match get(open, authority, path, expect, deadline).await {
+            Ok(exchanged) => exchanged,
+            Err(failed) => (Outcome::NotReady(failed.reason()), None),
+        },
+        Err(reason) => (Outcome::NotReady(reason), None),
+    }
 }
 
 async fn handshake<S>(stream: S) -> Result<Open<S>, Reason>

@@ -162,12 +162,7 @@ impl JobSignals {
             if self.child.poll_recv(cx).is_ready() {
                 return Poll::Ready(JobSignal::Child);
             }
-            for (n, listener) in &mut self.forwarded {
-                if listener.poll_recv(cx).is_ready() {
-                    return Poll::Ready(JobSignal::Forward(*n));
-                }
-            }
-            Poll::Pending
+            poll_first(&mut self.forwarded, cx).map(JobSignal::Forward)
         })
         .await
     }
@@ -202,11 +197,16 @@ impl WaitSignals {
     }
 
     fn poll_any(&mut self, cx: &mut Context<'_>) -> Poll<i32> {
-        for (n, listener) in &mut self.0 {
-            if listener.poll_recv(cx).is_ready() {
-                return Poll::Ready(*n);
-            }
-        }
-        Poll::Pending
+        poll_first(&mut self.0, cx)
     }
+}
+
+/// The number of the first listener in `listeners` with a signal waiting.
+fn poll_first(listeners: &mut [(i32, Signal)], cx: &mut Context<'_>) -> Poll<i32> {
+    for (n, listener) in listeners {
+        if listener.poll_recv(cx).is_ready() {
+            return Poll::Ready(*n);
+        }
+    }
+    Poll::Pending
 }

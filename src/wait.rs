@@ -97,7 +97,7 @@ pub async fn wait(plan: &Plan) -> Waited {
         "waiting for the sidecar to be ready"
     );
     let mut jitter = Jitter::from_entropy();
-    let mut progress = Progress::new(start);
+    let mut progress = Progress::new();
     let mut attempt: u32 = 0;
     loop {
         attempt = attempt.saturating_add(1);
@@ -124,7 +124,7 @@ pub async fn wait(plan: &Plan) -> Waited {
             for e in endpoints.iter().filter(|e| !e.ready) {
                 info!(
                     url = %e.prober.target(),
-                    reason = %describe(&e.last),
+                    reason = %last_reason(e),
                     attempt,
                     elapsed_ms = millis(elapsed),
                     "still waiting"
@@ -204,13 +204,7 @@ fn timed_out(endpoints: &[Endpoint], elapsed: Duration, attempts: u32) -> Waited
     let pending = endpoints
         .iter()
         .filter(|e| !e.ready)
-        .map(|e| {
-            let reason = e
-                .last
-                .clone()
-                .unwrap_or(Reason::Other("not probed yet".into()));
-            (e.prober.target().to_string(), reason)
-        })
+        .map(|e| (e.prober.target().to_string(), last_reason(e)))
         .collect();
     Waited::TimedOut {
         elapsed,
@@ -219,10 +213,12 @@ fn timed_out(endpoints: &[Endpoint], elapsed: Duration, attempts: u32) -> Waited
     }
 }
 
-fn describe(reason: &Option<Reason>) -> String {
-    reason
-        .as_ref()
-        .map_or("not probed yet".into(), ToString::to_string)
+/// The endpoint's latest reason; an attempt cut short before any answer leaves none.
+fn last_reason(endpoint: &Endpoint) -> Reason {
+    endpoint
+        .last
+        .clone()
+        .unwrap_or_else(|| Reason::Other("not probed yet".into()))
 }
 
 fn millis(d: Duration) -> u64 {
@@ -236,7 +232,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(_start: Instant) -> Self {
+    fn new() -> Self {
         Progress {
             next: PROGRESS_FIRST,
             gap: PROGRESS_FIRST,
@@ -259,7 +255,7 @@ mod tests {
 
     #[test]
     fn progress_lines_are_throttled() {
-        let mut p = Progress::new(Instant::now());
+        let mut p = Progress::new();
         let due: Vec<u64> = (0..=60_000u64)
             .step_by(50)
             .filter(|&ms| p.due(Duration::from_millis(ms)))

@@ -8,29 +8,16 @@ use std::io::Write;
 use std::time::Duration;
 
 use fault_support::{read_head, status_kib, Server, Watched};
+use support::server::write_huge;
 use support::{readygate, sh};
 
 const GIB: usize = 1024 * 1024 * 1024;
-
-/// Writes `head`, then up to `size` bytes of body until the peer goes away.
-fn huge(stream: &mut std::net::TcpStream, head: &str, size: usize) {
-    let _ = stream.write_all(head.as_bytes());
-    let chunk = vec![b'x'; 64 * 1024];
-    let mut left = size;
-    while left > 0 {
-        let n = left.min(chunk.len());
-        if stream.write_all(&chunk[..n]).is_err() {
-            return;
-        }
-        left -= n;
-    }
-}
 
 #[test]
 fn a_200_with_a_gigabyte_body_is_ready_without_reading_it() {
     let server = Server::start(|_, mut stream| {
         read_head(&mut stream);
-        huge(
+        write_huge(
             &mut stream,
             &format!("HTTP/1.1 200 OK\r\ncontent-length: {GIB}\r\n\r\n"),
             GIB,
@@ -57,7 +44,7 @@ fn enormous_bodies_and_header_blocks_keep_memory_small() {
     let server = Server::start(|n, mut stream| {
         read_head(&mut stream);
         if n % 2 == 0 {
-            huge(
+            write_huge(
                 &mut stream,
                 "HTTP/1.1 503 X\r\ntransfer-encoding: chunked\r\n\r\n10000\r\n",
                 GIB,

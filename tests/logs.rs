@@ -237,3 +237,35 @@ fn connection_level_reasons_are_worded_for_a_person() {
         result.stderr
     );
 }
+
+#[test]
+fn readygate_log_sets_the_level_and_the_quiet_and_verbose_flags_beat_it() {
+    let ep = Endpoint::start(Behaviour::Status(503, Vec::new()));
+    let debug_lines = |result: &support::Run| {
+        result
+            .stderr
+            .lines()
+            .filter(|l| l.contains("DEBUG"))
+            .count()
+    };
+    for filter in ["debug", "readygate=debug"] {
+        let result = run(readygate()
+            .args(["--url", &ep.url(), "-t", "100ms"])
+            .env("READYGATE_LOG", filter));
+        assert!(debug_lines(&result) > 0, "{filter}:\n{}", result.stderr);
+    }
+    let result = run(readygate()
+        .args(["--url", &ep.url(), "-t", "100ms", "-q"])
+        .env("READYGATE_LOG", "debug"));
+    assert_eq!(result.stderr.lines().count(), 1, "{}", result.stderr);
+    let result = run(readygate()
+        .args(["--url", &ep.url(), "-t", "100ms"])
+        .env("READYGATE_LOG", "error")
+        .env("READYGATE_VERBOSE", "true"));
+    assert!(debug_lines(&result) > 0, "{}", result.stderr);
+    let result = run(readygate()
+        .args(["--url", &ep.url(), "-t", "100ms"])
+        .env("READYGATE_LOG", "warn"));
+    assert!(!result.stderr.contains(" INFO "), "{}", result.stderr);
+    result.assert_stderr_has("ERROR");
+}

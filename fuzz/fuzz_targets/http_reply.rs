@@ -5,7 +5,6 @@
 //! that would be logged is one bounded line with no control characters.
 #![no_main]
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
@@ -13,18 +12,6 @@ use readygate::parse::status_set;
 use readygate::probe::{http_get, Outcome};
 use readygate::reason::Reason;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::runtime::Runtime;
-
-fn runtime() -> &'static Runtime {
-    static RT: OnceLock<Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .expect("runtime")
-    })
-}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&config, reply)) = data.split_first() else {
@@ -40,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     let hold_open = config & 0x80 != 0;
     let reply = reply.to_vec();
     let (client, mut server) = tokio::io::duplex(16 * 1024);
-    let outcome = runtime().block_on(async {
+    let outcome = readygate_fuzz::paused_runtime().block_on(async {
         let peer = tokio::spawn(async move {
             let mut head = Vec::new();
             let mut byte = [0u8; 1];

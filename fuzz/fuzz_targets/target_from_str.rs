@@ -3,7 +3,6 @@
 //! it is probed over an in-memory stream whose peer answers 200 and must come out ready.
 #![no_main]
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
@@ -11,18 +10,6 @@ use readygate::parse::status_set;
 use readygate::probe::{http_get, Outcome};
 use readygate::target::{Kind, Target};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::runtime::Runtime;
-
-fn runtime() -> &'static Runtime {
-    static RT: OnceLock<Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .expect("runtime")
-    })
-}
 
 fuzz_target!(|text: &str| {
     let Ok(target) = text.parse::<Target>() else {
@@ -40,7 +27,7 @@ fuzz_target!(|text: &str| {
     };
     let expect = status_set("200").expect("valid");
     let (client, mut server) = tokio::io::duplex(64 * 1024);
-    let (outcome, head) = runtime().block_on(async {
+    let (outcome, head) = readygate_fuzz::paused_runtime().block_on(async {
         let peer = tokio::spawn(async move {
             let mut head = Vec::new();
             let mut byte = [0u8; 1];

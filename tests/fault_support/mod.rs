@@ -3,10 +3,8 @@
 //! connections are handled by arbitrary code, and readers for /proc/<pid>.
 #![allow(dead_code)] // Each fault_*.rs file uses a different part of this module.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -141,107 +139,9 @@ impl Drop for Watched {
     }
 }
 
-/// What a [`Server`] does with the n-th connection (0-based).
-pub type Handler = Arc<dyn Fn(usize, TcpStream) + Send + Sync>;
-
-/// A loopback server running `handler` on each connection in its own thread.
-pub struct Server {
-    pub addr: SocketAddr,
-    hits: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    accept: Option<thread::JoinHandle<()>>,
-}
-
-impl Server {
-    /// Listens on 127.0.0.1, on a free port.
-    pub fn start(handler: impl Fn(usize, TcpStream) + Send + Sync + 'static) -> Server {
-        Self::on(
-            TcpListener::bind("127.0.0.1:0").expect("bind"),
-            Arc::new(handler),
-        )
-    }
-
-    /// Serves on `listener`.
-    pub fn on(listener: TcpListener, handler: Handler) -> Server {
-        let addr = listener.local_addr().expect("addr");
-        let hits = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (h, s) = (hits.clone(), stop.clone());
-        let accept = thread::spawn(move || {
-            for stream in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let n = h.fetch_add(1, Ordering::SeqCst);
-                let handler = handler.clone();
-                thread::spawn(move || handler(n, stream));
-            }
-        });
-        Server {
-            addr,
-            hits,
-            stop,
-            accept: Some(accept),
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://{}/ready", self.addr)
-    }
-
-    pub fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
-    }
-
-    /// Stops accepting and waits until the port is closed (the listener is dropped).
-    pub fn close(mut self) {
-        self.shut();
-    }
-
-    fn shut(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag, then wait for it to drop the listener.
-        let _ = TcpStream::connect(self.addr);
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.shut();
-    }
-}
-
-/// Reads a request head up to its blank line (bounded); returns it.
-pub fn read_head(stream: &mut TcpStream) -> String {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&head).into_owned()
-}
-
-/// Answers `code` with an empty body and closes.
-pub fn answer(stream: &mut TcpStream, code: u16) {
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-    );
-}
-
-/// Closes with RST instead of FIN.
-pub fn reset(stream: TcpStream) {
-    let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
-    drop(stream);
-}
+// Re-exported for the fault tests, each of which uses a different part.
+#[allow(unused_imports)]
+pub use crate::support::server::{answer, read_head, reset, Handler, Server};
 
 /// Number of open descriptors of `pid`.
 pub fn fd_count(pid: u32) -> usize {
@@ -268,14 +168,9 @@ pub fn state(pid: u32) -> char {
     after.trim_start().chars().next().expect("state")
 }
 
-/// Sends `signal` to `pid`.
+/// Sends `signal` (a number) to `pid`.
 pub fn kill(pid: u32, signal: i32) {
-    let status = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .status()
-        .expect("kill");
-    assert!(status.success(), "kill -{signal} {pid}");
+    support::send_signal(&signal.to_string(), pid);
 }
 
 /// The attempt number in a verbose log line (`... attempt=N ...`).

@@ -1,12 +1,13 @@
 //! In-process HTTP endpoints for the precise misbehaviours a real proxy will not produce on
 //! demand: each connection is handled on its own thread by a scripted behaviour.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
+
+use super::server::{read_head, reset, write_huge, Server};
 
 /// How the endpoint treats one connection.
 #[derive(Clone)]
@@ -38,16 +39,13 @@ pub enum Behaviour {
     },
 }
 
-/// The behaviour for the n-th request (0-based): a fixed script, then its last entry forever.
-type Script = Arc<dyn Fn(usize) -> Behaviour + Send + Sync>;
-
 /// A listening endpoint on a loopback port; stops accepting when dropped.
 pub struct Endpoint {
     pub addr: SocketAddr,
-    hits: Arc<AtomicUsize>,
+    server: Server,
     requests: Arc<Mutex<Vec<String>>>,
+    /// Connections kept open without an answer until the endpoint drops.
     held: Arc<Mutex<Vec<TcpStream>>>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Endpoint {
@@ -62,35 +60,18 @@ impl Endpoint {
         script: impl Fn(usize) -> Behaviour + Send + Sync + 'static,
     ) -> Endpoint {
         let listener = TcpListener::bind(bind).expect("bind endpoint");
-        Self::serve(listener, Arc::new(script))
-    }
-
-    /// Serves on an existing listener (for example one bound to a port chosen earlier).
-    pub fn serve(listener: TcpListener, script: Script) -> Endpoint {
-        let addr = listener.local_addr().expect("addr");
-        let hits = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let held = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (h, r, k, s) = (hits.clone(), requests.clone(), held.clone(), stop.clone());
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let n = h.fetch_add(1, Ordering::SeqCst);
-                let behaviour = script(n);
-                let (r, k) = (r.clone(), k.clone());
-                thread::spawn(move || handle(stream, behaviour, &r, &k));
-            }
-        });
+        let (r, k) = (requests.clone(), held.clone());
+        let server = Server::on(
+            listener,
+            Arc::new(move |n, stream| handle(stream, script(n), &r, &k)),
+        );
         Endpoint {
-            addr,
-            hits,
+            addr: server.addr,
+            server,
             requests,
             held,
-            stop,
         }
     }
 
@@ -106,7 +87,7 @@ impl Endpoint {
 
     /// Connections accepted so far.
     pub fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
+        self.server.hits()
     }
 
     /// The request heads received so far.
@@ -117,9 +98,7 @@ impl Endpoint {
 
 impl Drop for Endpoint {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(self.addr);
+        // The server stops accepting when it drops; held connections are closed here.
         self.held.lock().expect("lock").clear();
     }
 }
@@ -136,7 +115,7 @@ fn handle(
     } = behaviour
     {
         for _ in 0..per_connection {
-            let Some(head) = read_head(&mut stream) else {
+            let Some(head) = request_head(&mut stream) else {
                 return;
             };
             let served = {
@@ -160,7 +139,7 @@ fn handle(
         return;
     }
     if !matches!(behaviour, Behaviour::Reset) {
-        if let Some(head) = read_head(&mut stream) {
+        if let Some(head) = request_head(&mut stream) {
             requests.lock().expect("lock").push(head);
         }
     }
@@ -194,16 +173,7 @@ fn handle(
         }
         Behaviour::HugeBody(size) => {
             let head = format!("HTTP/1.1 503 X\r\ncontent-length: {size}\r\n\r\n");
-            let _ = stream.write_all(head.as_bytes());
-            let chunk = vec![b'x'; 64 * 1024];
-            let mut left = size;
-            while left > 0 {
-                let n = left.min(chunk.len());
-                if stream.write_all(&chunk[..n]).is_err() {
-                    return;
-                }
-                left -= n;
-            }
+            write_huge(&mut stream, &head, size);
         }
         Behaviour::KeepAlive { .. } => {}
         Behaviour::HugeHead(size) => {
@@ -221,22 +191,7 @@ fn handle(
     }
 }
 
-/// Reads a request head (up to the blank line), bounded; `None` if the peer sent none.
-fn read_head(stream: &mut TcpStream) -> Option<String> {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
-    (!head.is_empty()).then(|| String::from_utf8_lossy(&head).into_owned())
-}
-
-/// Closes with RST instead of FIN.
-fn reset(stream: TcpStream) {
-    let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
-    drop(stream);
+/// The request head, if the peer sent one.
+fn request_head(stream: &mut TcpStream) -> Option<String> {
+    Some(read_head(stream)).filter(|head| !head.is_empty())
 }

@@ -5,6 +5,7 @@
 pub mod endpoint;
 pub mod proxy;
 pub mod reporter;
+pub mod server;
 
 use std::ffi::OsStr;
 use std::io::Read;
@@ -160,12 +161,21 @@ pub fn send_signal(signal: &str, pid: u32) {
     assert!(status.success(), "kill -{signal} {pid}");
 }
 
-/// Whether the tests run as root (needed for PID namespaces); CI always does.
-pub fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
+/// Whether the tests run as root, which `needs` (such as `unshare --pid`) requires. Outside CI
+/// a test may then skip itself; CI runs as root, so there a missing root fails the test.
+pub fn running_as_root(needs: &str) -> bool {
+    let root = std::fs::read_to_string("/proc/self/status")
         .map(|s| {
             s.lines()
                 .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
         })
-        .unwrap_or(false)
+        .unwrap_or(false);
+    assert!(
+        root || std::env::var_os("CI").is_none(),
+        "CI runs as root: a test that needs {needs} must not be skipped"
+    );
+    if !root {
+        eprintln!("skipped: needs root for {needs}");
+    }
+    root
 }

@@ -1,13 +1,12 @@
 //! An in-process sidecar stand-in for Job mode: serves a readiness path and records every quit
 //! POST, answering it as scripted (accept, a status, hang, reset, or close without a word).
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::Duration;
+
+use super::server::{read_head, reset, Server};
 
 /// The readiness path served, as Istio's pilot-agent serves it.
 pub const READY_PATH: &str = "/healthz/ready";
@@ -41,9 +40,10 @@ pub struct Request {
 /// A listening stand-in on 127.0.0.1; stops when dropped.
 pub struct Proxy {
     pub addr: SocketAddr,
+    _server: Server,
     requests: Arc<Mutex<Vec<Request>>>,
+    /// Quit requests kept open without an answer until the proxy drops.
     held: Arc<Mutex<Vec<TcpStream>>>,
-    stop: Arc<AtomicBool>,
 }
 
 impl Proxy {
@@ -55,27 +55,16 @@ impl Proxy {
     /// Like [`Proxy::start`], noting for each request whether `marker` exists at that moment:
     /// a command that creates it just before exiting shows the quit came after it.
     pub fn with_marker(ready: bool, quit: QuitReply, marker: Option<PathBuf>) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-        let addr = listener.local_addr().expect("addr");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let held = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (r, h, s) = (requests.clone(), held.clone(), stop.clone());
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let (r, h, marker) = (r.clone(), h.clone(), marker.clone());
-                thread::spawn(move || handle(stream, ready, quit, marker, &r, &h));
-            }
-        });
+        let (r, h) = (requests.clone(), held.clone());
+        let server =
+            Server::start(move |_, stream| handle(stream, ready, quit, marker.clone(), &r, &h));
         Proxy {
-            addr,
+            addr: server.addr,
+            _server: server,
             requests,
             held,
-            stop,
         }
     }
 
@@ -134,9 +123,7 @@ impl Proxy {
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(self.addr);
+        // The server stops accepting when it drops; held connections are closed here.
         self.held.lock().expect("lock").clear();
     }
 }
@@ -165,10 +152,7 @@ fn handle(
             QuitReply::Ok => respond(&mut stream, 200),
             QuitReply::Status(code) => respond(&mut stream, code),
             QuitReply::Hang => held.lock().expect("lock").push(stream),
-            QuitReply::Reset => {
-                let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
-                drop(stream);
-            }
+            QuitReply::Reset => reset(stream),
             QuitReply::Close => drop(stream),
         },
         _ => respond(&mut stream, 404),
@@ -184,19 +168,10 @@ fn respond(stream: &mut TcpStream, code: u16) {
     let _ = stream.write_all(reply.as_bytes());
 }
 
-/// Reads the request head (bounded); returns its first line.
+/// Reads the request head; returns its first line.
 fn read_request_line(stream: &mut TcpStream) -> Option<String> {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
-    let text = String::from_utf8_lossy(&head).into_owned();
-    text.lines()
+    read_head(stream)
+        .lines()
         .next()
         .filter(|l| !l.is_empty())
         .map(str::to_string)
