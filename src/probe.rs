@@ -18,7 +18,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Body as _;
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{CONNECTION, HOST, USER_AGENT};
+use hyper::header::{HOST, USER_AGENT};
 use hyper::Request;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{timeout_at, Instant};
@@ -217,7 +217,6 @@ where
         return Ok((Outcome::Ready, None));
     }
     // The proxy's own explanation, if it arrives before the deadline; the status stands.
-    let keep_alive = !closes(&response);
     let (prefix, complete) = open
         .connection
         .run(body_prefix(response.into_body(), deadline))
@@ -228,22 +227,8 @@ where
         text: reason::first_line(&prefix),
     });
     // Only a body read to its end leaves the connection in step for the next request.
-    let reusable =
-        keep_alive && complete && !open.connection.finished() && !open.sender.is_closed();
+    let reusable = complete && !open.connection.finished() && !open.sender.is_closed();
     Ok((outcome, reusable.then_some(open)))
-}
-
-/// Whether the reply ends its connection (`Connection: close`, or HTTP/1.0 without keep-alive).
-fn closes<B>(response: &hyper::Response<B>) -> bool {
-    let header = response
-        .headers()
-        .get(CONNECTION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_ascii_lowercase);
-    match response.version() {
-        hyper::Version::HTTP_10 => header.as_deref() != Some("keep-alive"),
-        _ => header.is_some_and(|h| h.split(',').any(|t| t.trim() == "close")),
-    }
 }
 
 /// Reads at most `REASON_BYTES` of a body; stops at its end, the first error, or `deadline`

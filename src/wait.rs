@@ -105,11 +105,12 @@ pub async fn wait(plan: &Plan) -> Waited {
         let limit = remaining.map_or(plan.request_timeout, |r| r.min(plan.request_timeout));
         let outcomes = probe_pending(&mut endpoints, &plan.expect, limit).await;
         let elapsed = start.elapsed();
+        // An attempt the overall deadline interrupted (no reply yet, or a body cut before its
+        // text) says less than the one before it, so it does not replace that reason.
+        let interrupted = deadline.is_some_and(|d| Instant::now() >= d);
         for (endpoint, outcome) in endpoints.iter_mut().filter(|e| !e.ready).zip(outcomes) {
-            // An attempt cut short by the overall deadline says less than the one before it.
-            let cut_short = limit < plan.request_timeout
-                && matches!(outcome, Outcome::NotReady(Reason::NoReply { .. }));
-            if !(cut_short && endpoint.last.is_some()) {
+            let weaker = interrupted && outcome != Outcome::Ready && endpoint.last.is_some();
+            if !weaker {
                 record(endpoint, outcome, attempt, elapsed);
             }
         }
