@@ -1,0 +1,46 @@
+# shellcheck shell=bash
+# One way for every shell suite to count and report checks (scripts/test.sh's stages, the
+# real-Envoy suite, the scratch-root check, the pod suite, ...): source it, call `check` or
+# `pass`/`fail` per check, and end with `summary`, whose last line is the plain
+# "N passed, N failed" that CI reads.
+#
+#   check NAME CMD...   run CMD; count NAME as passed if it succeeds, failed otherwise
+#   pass NAME           count NAME as passed
+#   fail NAME [WHY]     count NAME as failed, with an optional reason
+#   summary             list the failures, print "N passed, N failed"; non-zero if any failed
+#
+# Progress goes to stderr; only the closing line goes to stdout.
+
+RG_PASSED=0
+RG_FAILED=0
+RG_FAILURES=()
+
+pass() {
+    RG_PASSED=$((RG_PASSED + 1))
+    printf '  ok: %s\n' "$1" >&2
+}
+
+fail() {
+    RG_FAILED=$((RG_FAILED + 1))
+    RG_FAILURES+=("$1")
+    printf '  FAILED: %s%s\n' "$1" "${2:+: $2}" >&2
+}
+
+check() {
+    local name=$1
+    shift
+    if "$@"; then
+        pass "$name"
+    else
+        fail "$name" "exit $?"
+    fi
+}
+
+summary() {
+    if ((RG_FAILED)); then
+        printf 'failed:\n' >&2
+        printf '  %s\n' "${RG_FAILURES[@]}" >&2
+    fi
+    printf '%d passed, %d failed\n' "$RG_PASSED" "$RG_FAILED"
+    ((RG_FAILED == 0))
+}
