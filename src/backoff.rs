@@ -16,10 +16,6 @@
 
 use std::time::Duration;
 
-/// Default delay before the second probe.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(15);
-/// Default cap on the delay between probes (linkerd-await's fixed period).
-pub const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(1);
 /// How long the delay stays short.
 pub const FAST_WINDOW: Duration = Duration::from_secs(2);
 /// Growth of the delay during the fast window, in seconds of delay per second waited.
@@ -99,8 +95,9 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    /// The shipped defaults, `--interval 15ms --max-interval 1s` (set in `src/options.rs`).
     fn default() -> Backoff {
-        Backoff::new(DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL)
+        Backoff::new(ms(15), ms(1000))
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The command line: every flag, its READYGATE_* variable, default and help, in one table.
+//! The command line: lexes flags (lexopt), resolves each option from its flag, its READYGATE_*
+//! variable or its default (the table in `options`), and decides the mode readygate runs in.
 //!
 //! A flag beats its variable, and a variable beats the default. Errors are one line that names
 //! the flag, or the variable when the bad value came from one, and says what would be accepted.
@@ -6,65 +7,36 @@
 //! Why not clap: with clap (derive + env) the static binary measured 1,053,456 bytes, over the
 //! 1 MiB budget, and its peak RSS 1,044 KiB, over the 1 MiB target (clap_builder alone is ~106 KB
 //! of code, and building its `Command` allocates ~60 KB). lexopt (a small, well-kept argument
-//! lexer) plus this table does the same job for users, generates the help from the same table the
-//! parser uses, and keeps both targets with room to spare; see `.cargo/config.toml` for sizes.
+//! lexer) plus the option table does the same job for users, generates the help from the same
+//! table the parser uses, and keeps both targets with room to spare; see `.cargo/config.toml`.
 
-use std::ffi::{OsStr, OsString};
-use std::fmt::Write as _;
-use std::time::Duration;
+use std::ffi::OsString;
+use std::path::PathBuf;
 
-use crate::backoff;
-use crate::parse::{self, StatusSet};
-use crate::preset::Mesh;
-use crate::target::{Kind, Target};
+use crate::help;
+use crate::options::{self, Invalid, Options, Spec, Takes, SPECS};
+use crate::target::Target;
 
-const ABOUT: &str = "\
-Wait until the service-mesh sidecar is ready, then exec COMMAND in readygate's place.
-In a meshed pod, iptables sends every outbound connection to the sidecar proxy: an application
-that dials out before the proxy is ready gets ECONNREFUSED. readygate polls the proxy's readiness
-endpoint until it answers 200, so the application never starts too early.";
+pub use crate::options::LogFormat;
 
-const USAGE: &str = "readygate [OPTIONS] [-- COMMAND [ARGS...]]";
-
-const AFTER_HELP: &str = "\
-Without COMMAND, readygate exits 0 once ready: `readygate && exec \"$@\"`.
-Every flag can also be set by its READYGATE_* variable; a flag beats its variable.
-READYGATE_LOG sets a level filter (error, warn, info, debug, trace, or target=level lists).
-Durations: 500ms, 1.5s, 2m, 1m30s; a bare number means seconds.
-Booleans: 1/true/yes/on, 0/false/no/off (flags take them as --flag=false).";
-
-/// Log line encoding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    /// One human-readable line per event.
-    Text,
-    /// One JSON object per line with `time`, `severity` and `message` (Cloud Logging reads them).
-    Json,
+/// What readygate does once the options are resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Wait, then exec COMMAND (or exit 0 when there is none).
+    Gate,
+    /// `--shutdown`: wait, run COMMAND as a child, then quit the sidecar(s).
+    Job,
+    /// `--wait-app-exit`: wait until only the proxy's users own TCP sockets (a preStop hook).
+    WaitAppExit,
+    /// `--install DIR`: copy readygate's executable into DIR and exit.
+    Install(PathBuf),
 }
 
-/// readygate's options, resolved from flags, variables and defaults.
+/// The resolved command line.
 #[derive(Debug)]
 pub struct Cli {
-    /// Readiness endpoints; empty means the mesh preset.
-    pub urls: Vec<Target>,
-    pub mesh: Mesh,
-    pub expect_status: StatusSet,
-    /// Zero waits forever.
-    pub timeout: Duration,
-    pub timeout_exit_code: i32,
-    pub timeout_fatal: bool,
-    pub request_timeout: Duration,
-    pub interval: Duration,
-    pub max_interval: Duration,
-    pub disabled: bool,
-    pub quiet: bool,
-    pub verbose: bool,
-    pub log_format: LogFormat,
-    /// Job mode.
-    pub shutdown: bool,
-    /// Job mode's quit endpoints; empty means the mesh preset.
-    pub quit_urls: Vec<Target>,
-    pub shutdown_on_failure: bool,
+    pub mode: Mode,
+    pub options: Options,
     /// The command and its arguments, exactly as given.
     pub command: Vec<OsString>,
 }
@@ -72,112 +44,39 @@ pub struct Cli {
 impl Cli {
     /// The endpoints to wait for: the --url list, or the mesh preset.
     pub fn targets(&self) -> Vec<Target> {
-        if !self.urls.is_empty() {
-            return self.urls.clone();
+        if !self.options.urls.is_empty() {
+            return self.options.urls.clone();
         }
         // The preset table is tested to parse; an error here cannot happen and yields no target.
-        self.mesh.preset().ready_url.parse().into_iter().collect()
+        self.options
+            .mesh
+            .preset()
+            .ready_url
+            .parse()
+            .into_iter()
+            .collect()
     }
 
     /// Job mode's quit endpoints: the --quit-url list, or the mesh preset's.
     pub fn quit_targets(&self) -> Vec<Target> {
-        if !self.quit_urls.is_empty() {
-            return self.quit_urls.clone();
+        if !self.options.quit_urls.is_empty() {
+            return self.options.quit_urls.clone();
         }
-        self.mesh.preset().quit_url.parse().into_iter().collect()
+        self.options
+            .mesh
+            .preset()
+            .quit_url
+            .parse()
+            .into_iter()
+            .collect()
     }
 }
-
-/// One option: its names, variable, default and help, used by the parser and the help alike.
-struct Spec {
-    long: &'static str,
-    short: Option<char>,
-    env: &'static str,
-    /// The value's name in the help; empty for booleans (`--flag` or `--flag=BOOL`).
-    value: &'static str,
-    default: &'static str,
-    help: &'static str,
-    /// Repeatable, and comma-separated in the variable.
-    list: bool,
-}
-
-const fn opt(
-    long: &'static str,
-    env: &'static str,
-    value: &'static str,
-    default: &'static str,
-    help: &'static str,
-) -> Spec {
-    Spec {
-        long,
-        short: None,
-        env,
-        value,
-        default,
-        help,
-        list: false,
-    }
-}
-
-const SPECS: &[Spec] = &[
-    Spec {
-        list: true,
-        ..opt("url", "READYGATE_URL", "URL", "the --mesh preset",
-            "Readiness endpoint: http://host:port/path (GET until an expected status) or \
-             tcp://host:port (until a connection is accepted). Repeatable or comma-separated; \
-             all must pass.")
-    },
-    opt("mesh", "READYGATE_MESH", "MESH", "istio",
-        "Sidecar whose endpoints are used when no --url is given: istio \
-         (localhost:15020/healthz/ready), linkerd (localhost:4191/ready), envoy \
-         (localhost:15000/ready)."),
-    opt("expect-status", "READYGATE_EXPECT_STATUS", "LIST", "200",
-        "HTTP statuses that mean ready: 200, 200,204, 2xx or 200-299. Redirects are never followed."),
-    Spec { short: Some('t'), ..opt("timeout", "READYGATE_TIMEOUT", "DUR", "120s",
-        "Give up after this long (0 waits forever).") },
-    opt("timeout-exit-code", "READYGATE_TIMEOUT_EXIT_CODE", "N", "69",
-        "Exit code when not ready in time."),
-    opt("timeout-fatal", "READYGATE_TIMEOUT_FATAL", "", "true",
-        "When false, a timeout logs a warning and runs COMMAND anyway (charts used with and \
-         without a mesh)."),
-    opt("request-timeout", "READYGATE_REQUEST_TIMEOUT", "DUR", "1s",
-        "Bound on one attempt (connect and response head); a hung endpoint never stalls the gate \
-         beyond it."),
-    opt("interval", "READYGATE_INTERVAL", "DUR", "15ms",
-        "First delay between attempts (the first attempt is immediate). The delay grows by 20ms \
-         per second for 2s, then doubles every 0.5s up to --max-interval; jitter only shortens it."),
-    opt("max-interval", "READYGATE_MAX_INTERVAL", "DUR", "1s",
-        "Longest delay between attempts: how late a proxy that becomes ready during a long wait \
-         can be seen."),
-    opt("disabled", "READYGATE_DISABLED", "", "false",
-        "Skip the wait (runs without a mesh); never skips the --shutdown quit."),
-    Spec { short: Some('S'), ..opt("shutdown", "READYGATE_SHUTDOWN", "", "false",
-        "Job mode: run COMMAND as a child instead of exec'ing it, forward signals to it, reap \
-         orphans, and when it exits POST the sidecar's quit URL, then exit with the child's \
-         status (128+N if signal N killed it). The sidecar is also quit if COMMAND never ran.") },
-    Spec {
-        list: true,
-        ..opt("quit-url", "READYGATE_QUIT_URL", "URL", "the --mesh preset",
-            "With --shutdown: the quit URL(s) to POST (istio localhost:15020/quitquitquit, \
-             linkerd localhost:4191/shutdown, envoy localhost:15000/quitquitquit). http:// \
-             only; repeatable or comma-separated.")
-    },
-    opt("shutdown-on-failure", "READYGATE_SHUTDOWN_ON_FAILURE", "", "true",
-        "With --shutdown: when false, leave the sidecar running if COMMAND failed (non-zero \
-         exit, killed, or never started), for restartPolicy: OnFailure."),
-    Spec { short: Some('q'), ..opt("quiet", "READYGATE_QUIET", "", "false",
-        "Print errors only (--verbose wins if both are set).") },
-    Spec { short: Some('v'), ..opt("verbose", "READYGATE_VERBOSE", "", "false",
-        "Print debug logs, including every attempt.") },
-    opt("log-format", "READYGATE_LOG_FORMAT", "FORMAT", "text",
-        "Log line encoding: text, or json (one object per line with time, severity, message)."),
-];
 
 /// What parsing the command line led to.
 pub enum Parsed {
     /// Go on with these options.
     Run(Box<Cli>),
-    /// --help or --version: print this on stderr and exit 0.
+    /// --help or --version: print this on stdout and exit 0.
     Info(String),
     /// A usage error, already worded as one line.
     Usage(String),
@@ -198,14 +97,58 @@ pub fn parse_with_env(
         Ok(Lexed::Given(given)) => given,
         Err(message) => return Parsed::Usage(printable(&message)),
     };
-    match resolve(given, env) {
-        Ok(cli) if cli.shutdown && cli.command.is_empty() => Parsed::Usage(
-            "--shutdown needs a COMMAND to supervise: readygate --shutdown -- COMMAND [ARGS...]"
-                .to_string(),
-        ),
-        Ok(cli) => Parsed::Run(Box::new(cli)),
+    let command = given.command.clone();
+    match resolve(&given, env).and_then(|options| Ok((mode(&options, &command)?, options))) {
+        Ok((mode, options)) => Parsed::Run(Box::new(Cli {
+            mode,
+            options,
+            command,
+        })),
         Err(message) => Parsed::Usage(printable(&message)),
     }
+}
+
+/// The mode the options ask for, or why they contradict each other or the command.
+fn mode(options: &Options, command: &[OsString]) -> Result<Mode, String> {
+    let modes = [
+        ("--shutdown", options.shutdown),
+        ("--wait-app-exit", options.wait_app_exit),
+        ("--install", options.install.is_some()),
+    ];
+    let chosen: Vec<&str> = modes.iter().filter(|m| m.1).map(|m| m.0).collect();
+    if chosen.len() > 1 {
+        return Err(format!(
+            "{} cannot be used together: each is a mode of its own",
+            chosen.join(" and ")
+        ));
+    }
+    if let Some(dir) = &options.install {
+        if !command.is_empty() {
+            return Err("--install takes no COMMAND: readygate --install DIR".to_string());
+        }
+        return Ok(Mode::Install(dir.clone()));
+    }
+    if options.wait_app_exit {
+        if !command.is_empty() {
+            return Err(
+                "--wait-app-exit takes no COMMAND: it is meant for a preStop hook, \
+                        readygate --wait-app-exit"
+                    .to_string(),
+            );
+        }
+        return Ok(Mode::WaitAppExit);
+    }
+    if options.shutdown {
+        if command.is_empty() {
+            return Err(
+                "--shutdown needs a COMMAND to supervise: readygate --shutdown -- \
+                        COMMAND [ARGS...]"
+                    .to_string(),
+            );
+        }
+        return Ok(Mode::Job);
+    }
+    Ok(Mode::Gate)
 }
 
 /// Escapes control characters, so a usage error stays one line of printable text whatever the
@@ -223,9 +166,9 @@ fn printable(message: &str) -> String {
         .collect()
 }
 
-/// Flags as given: (spec index, value) in order, and the command.
+/// Flags as given: (spec, value) in order, and the command.
 struct Given {
-    flags: Vec<(usize, OsString)>,
+    flags: Vec<(&'static Spec, OsString)>,
     command: Vec<OsString>,
 }
 
@@ -243,20 +186,15 @@ fn lex(args: impl IntoIterator<Item = OsString>) -> Result<Lexed, String> {
     };
     let lex_error = |e: lexopt::Error| format!("{e} (see readygate --help)");
     while let Some(arg) = parser.next().map_err(lex_error)? {
-        let (index, long_form) = match arg {
-            Arg::Long("help") | Arg::Short('h') => return Ok(Lexed::Info(help())),
-            Arg::Long("version") | Arg::Short('V') => {
-                return Ok(Lexed::Info(format!(
-                    "readygate {}\n",
-                    env!("CARGO_PKG_VERSION")
-                )))
-            }
-            Arg::Long(name) => match SPECS.iter().position(|s| s.long == name) {
-                Some(index) => (index, true),
+        let (spec, long_form) = match arg {
+            Arg::Long("help") | Arg::Short('h') => return Ok(Lexed::Info(help::help())),
+            Arg::Long("version") | Arg::Short('V') => return Ok(Lexed::Info(help::version())),
+            Arg::Long(name) => match SPECS.iter().find(|s| s.long == name) {
+                Some(spec) => (spec, true),
                 None => return Err(format!("unknown option --{name} (see readygate --help)")),
             },
-            Arg::Short(c) => match SPECS.iter().position(|s| s.short == Some(c)) {
-                Some(index) => (index, false),
+            Arg::Short(c) => match SPECS.iter().find(|s| s.short == Some(c)) {
+                Some(spec) => (spec, false),
                 None => return Err(format!("unknown option -{c} (see readygate --help)")),
             },
             Arg::Value(first) => {
@@ -266,24 +204,21 @@ fn lex(args: impl IntoIterator<Item = OsString>) -> Result<Lexed, String> {
                 break;
             }
         };
-        let spec = &SPECS[index];
-        let value = if !spec.value.is_empty() {
-            parser.value().map_err(|_| {
+        let value = match spec.takes {
+            Takes::Value(name) | Takes::List(name) => parser.value().map_err(|_| {
                 format!(
-                    "--{} needs a value: {} (see readygate --help)",
-                    spec.long, spec.value
+                    "--{} needs a value: {name} (see readygate --help)",
+                    spec.long
                 )
-            })?
-        } else if long_form {
+            })?,
             // `--flag` alone means true; `--flag=false` sets it. Short flags take no value, so
             // `-qv` stays two flags.
-            parser
+            Takes::Bool if long_form => parser
                 .optional_value()
-                .unwrap_or_else(|| OsString::from("true"))
-        } else {
-            OsString::from("true")
+                .unwrap_or_else(|| OsString::from("true")),
+            Takes::Bool => OsString::from("true"),
         };
-        given.flags.push((index, value));
+        given.flags.push((spec, value));
     }
     Ok(Lexed::Given(given))
 }
@@ -307,163 +242,50 @@ impl Source<'_> {
     }
 }
 
-fn resolve(given: Given, env: impl Fn(&str) -> Option<OsString>) -> Result<Cli, String> {
-    let mut cli = Cli {
-        urls: Vec::new(),
-        mesh: Mesh::Istio,
-        expect_status: StatusSet::default(),
-        timeout: Duration::ZERO,
-        timeout_exit_code: crate::exit::UNAVAILABLE,
-        timeout_fatal: true,
-        request_timeout: Duration::ZERO,
-        interval: backoff::DEFAULT_INTERVAL,
-        max_interval: backoff::DEFAULT_MAX_INTERVAL,
-        disabled: false,
-        quiet: false,
-        verbose: false,
-        log_format: LogFormat::Text,
-        shutdown: false,
-        quit_urls: Vec::new(),
-        shutdown_on_failure: true,
-        command: given.command,
-    };
-    for (index, spec) in SPECS.iter().enumerate() {
+/// Every option from its flags, else its variable, else its default.
+fn resolve(given: &Given, env: impl Fn(&str) -> Option<OsString>) -> Result<Options, String> {
+    let mut options = Options::default();
+    for spec in SPECS {
         let from_flags: Vec<&OsString> = given
             .flags
             .iter()
-            .filter(|(i, _)| *i == index)
+            .filter(|(s, _)| std::ptr::eq(*s, spec))
             .map(|(_, v)| v)
             .collect();
-        if !from_flags.is_empty() {
+        if let Some(last) = from_flags.last() {
             // Lists accumulate; for anything else the last flag wins, as in most tools.
-            let values = if spec.list {
-                from_flags
-            } else {
-                from_flags[from_flags.len() - 1..].to_vec()
+            let values = match spec.takes {
+                Takes::List(_) => from_flags.clone(),
+                _ => vec![*last],
             };
             for value in values {
-                apply(&mut cli, spec, value, &Source::Flag(spec))?;
+                apply(&mut options, value, &Source::Flag(spec))?;
             }
         } else if let Some(value) = env(spec.env).filter(|v| !v.is_empty()) {
-            apply(&mut cli, spec, &value, &Source::Env(spec))?;
-        } else if !spec.list {
-            apply(
-                &mut cli,
-                spec,
-                OsStr::new(spec.default),
-                &Source::Default(spec),
-            )?;
+            apply(&mut options, &value, &Source::Env(spec))?;
+        } else if let options::Default::Value(text) = spec.default {
+            apply(&mut options, &OsString::from(text), &Source::Default(spec))?;
         }
     }
-    Ok(cli)
+    Ok(options)
 }
 
-/// Parses one value for `spec` into `cli`.
-fn apply(cli: &mut Cli, spec: &Spec, value: &OsStr, source: &Source<'_>) -> Result<(), String> {
+/// Parses one value with its spec's setter, wording any error for its source.
+fn apply(options: &mut Options, value: &OsString, source: &Source<'_>) -> Result<(), String> {
+    let (Source::Flag(spec) | Source::Env(spec) | Source::Default(spec)) = source;
     let Some(text) = value.to_str() else {
         return Err(source.error(&value.to_string_lossy(), "not valid UTF-8"));
     };
-    let fail = |reason: String| source.error(text, &reason);
-    match spec.long {
-        "url" => {
-            for item in text.split(',') {
-                cli.urls
-                    .push(item.parse().map_err(|e: String| source.error(item, &e))?);
-            }
-        }
-        "quit-url" => {
-            for item in text.split(',') {
-                cli.quit_urls
-                    .push(parse_quit_url(item).map_err(|e| source.error(item, &e))?);
-            }
-        }
-        "mesh" => cli.mesh = text.parse().map_err(fail)?,
-        "expect-status" => cli.expect_status = parse::status_set(text).map_err(fail)?,
-        "timeout" => cli.timeout = parse::duration(text).map_err(fail)?,
-        "timeout-exit-code" => cli.timeout_exit_code = parse::exit_code(text).map_err(fail)?,
-        "timeout-fatal" => cli.timeout_fatal = parse::boolean(text).map_err(fail)?,
-        "request-timeout" => cli.request_timeout = positive_duration(text).map_err(fail)?,
-        "interval" => cli.interval = positive_duration(text).map_err(fail)?,
-        "max-interval" => cli.max_interval = positive_duration(text).map_err(fail)?,
-        "disabled" => cli.disabled = parse::boolean(text).map_err(fail)?,
-        "shutdown" => cli.shutdown = parse::boolean(text).map_err(fail)?,
-        "shutdown-on-failure" => cli.shutdown_on_failure = parse::boolean(text).map_err(fail)?,
-        "quiet" => cli.quiet = parse::boolean(text).map_err(fail)?,
-        "verbose" => cli.verbose = parse::boolean(text).map_err(fail)?,
-        "log-format" => {
-            cli.log_format = match text.trim().to_ascii_lowercase().as_str() {
-                "text" => LogFormat::Text,
-                "json" => LogFormat::Json,
-                _ => return Err(fail("expected one of text, json".to_string())),
-            }
-        }
-        other => return Err(format!("internal error: option --{other} has no parser")),
-    }
-    Ok(())
-}
-
-fn positive_duration(text: &str) -> Result<Duration, String> {
-    match parse::duration(text)? {
-        d if d.is_zero() => Err("must be greater than zero".to_string()),
-        d => Ok(d),
-    }
-}
-
-fn parse_quit_url(text: &str) -> Result<Target, String> {
-    const HINT: &str = "expected http://host:port/path (a sidecar's quit endpoint is a plain \
-                        HTTP POST on localhost)";
-    match text.parse::<Target>() {
-        Ok(target) if matches!(target.kind(), Kind::Http { .. }) => Ok(target),
-        _ => Err(HINT.to_string()),
-    }
-}
-
-/// The help text, generated from the same table the parser uses.
-pub fn help() -> String {
-    let mut out = format!("{ABOUT}\n\nUsage: {USAGE}\n\nOptions:\n");
-    for spec in SPECS {
-        let short = spec.short.map_or("    ".to_string(), |c| format!("-{c}, "));
-        let value = if spec.value.is_empty() {
-            "[=BOOL]".to_string()
-        } else {
-            format!(" <{}>", spec.value)
-        };
-        let _ = writeln!(out, "  {short}--{}{value}", spec.long);
-        for line in wrap(spec.help, 88) {
-            let _ = writeln!(out, "          {line}");
-        }
-        let _ = writeln!(
-            out,
-            "          [env: {}] [default: {}]\n",
-            spec.env, spec.default
-        );
-    }
-    out.push_str("  -h, --help     Print this help\n  -V, --version  Print the version\n\n");
-    let _ = writeln!(out, "{AFTER_HELP}\n\n{}", crate::exit::TABLE);
-    out
-}
-
-/// Splits `text` into lines of at most `width` characters, at spaces.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
-    for word in text.split_whitespace() {
-        let line = lines.last_mut().map_or(0, |l| l.len());
-        if line > 0 && line + 1 + word.len() > width {
-            lines.push(String::new());
-        }
-        if let Some(line) = lines.last_mut() {
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            line.push_str(word);
-        }
-    }
-    lines
+    (spec.set)(options, text)
+        .map_err(|Invalid { item, reason }| source.error(item.as_deref().unwrap_or(text), &reason))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::StatusSet;
+    use crate::preset::Mesh;
+    use std::time::Duration;
 
     fn args(list: &[&str]) -> Vec<OsString> {
         std::iter::once("readygate")
@@ -499,49 +321,28 @@ mod tests {
     #[test]
     fn defaults_apply_without_flags_or_variables() {
         let cli = ok(&[]);
-        assert_eq!(cli.mesh, Mesh::Istio);
-        assert_eq!(cli.timeout, Duration::from_secs(120));
-        assert_eq!(cli.request_timeout, Duration::from_secs(1));
+        assert_eq!(cli.options.mesh, Mesh::Istio);
+        assert_eq!(cli.options.timeout, Duration::from_secs(120));
+        assert_eq!(cli.options.request_timeout, Duration::from_secs(1));
         assert_eq!(
-            (cli.interval, cli.max_interval),
-            (backoff::DEFAULT_INTERVAL, backoff::DEFAULT_MAX_INTERVAL)
+            (cli.options.interval, cli.options.max_interval),
+            (Duration::from_millis(15), Duration::from_secs(1))
         );
-        assert_eq!(cli.timeout_exit_code, 69);
-        assert!(cli.timeout_fatal && !cli.disabled && !cli.shutdown && cli.shutdown_on_failure);
-        assert_eq!(cli.expect_status, StatusSet::default());
-        assert_eq!(cli.log_format, LogFormat::Text);
+        assert_eq!(cli.options.file_settle, Duration::from_millis(200));
+        assert_eq!(cli.mode, Mode::Gate);
+        assert!(cli.options.proxy_uids.is_empty() && cli.options.termination_log.is_none());
+        assert_eq!(cli.options.timeout_exit_code, 69);
+        assert!(
+            cli.options.timeout_fatal
+                && !cli.options.disabled
+                && !(cli.mode == Mode::Job)
+                && cli.options.shutdown_on_failure
+        );
+        assert_eq!(cli.options.expect_status, StatusSet::default());
+        assert_eq!(cli.options.log_format, LogFormat::Text);
         assert_eq!(
             cli.targets()[0].to_string(),
             "http://localhost:15020/healthz/ready"
-        );
-    }
-
-    #[test]
-    fn every_default_in_the_table_parses() {
-        for spec in SPECS {
-            if !spec.list {
-                let mut cli = ok(&[]);
-                apply(
-                    &mut cli,
-                    spec,
-                    OsStr::new(spec.default),
-                    &Source::Default(spec),
-                )
-                .unwrap_or_else(|e| panic!("{}: {e}", spec.long));
-            }
-        }
-    }
-
-    #[test]
-    fn help_defaults_match_the_backoff_constants() {
-        let default = |long: &str| SPECS.iter().find(|s| s.long == long).map(|s| s.default);
-        assert_eq!(
-            default("interval").map(parse::duration),
-            Some(Ok(backoff::DEFAULT_INTERVAL))
-        );
-        assert_eq!(
-            default("max-interval").map(parse::duration),
-            Some(Ok(backoff::DEFAULT_MAX_INTERVAL))
         );
     }
 
@@ -551,14 +352,14 @@ mod tests {
         let Parsed::Run(cli) = parse_env(&["-t", "7s"], &env) else {
             panic!()
         };
-        assert_eq!(cli.timeout, Duration::from_secs(7));
-        assert_eq!(cli.mesh, Mesh::Linkerd);
+        assert_eq!(cli.options.timeout, Duration::from_secs(7));
+        assert_eq!(cli.options.mesh, Mesh::Linkerd);
         // The flag's value wins even over an invalid variable, which is then never read.
         let Parsed::Run(cli) = parse_env(&["--timeout=7s"], &[("READYGATE_TIMEOUT", "soon")])
         else {
             panic!()
         };
-        assert_eq!(cli.timeout, Duration::from_secs(7));
+        assert_eq!(cli.options.timeout, Duration::from_secs(7));
     }
 
     #[test]
@@ -566,15 +367,15 @@ mod tests {
         let Parsed::Run(cli) = parse_env(&[], &[("READYGATE_TIMEOUT", "")]) else {
             panic!()
         };
-        assert_eq!(cli.timeout, Duration::from_secs(120));
+        assert_eq!(cli.options.timeout, Duration::from_secs(120));
     }
 
     #[test]
     fn boolean_flags_take_an_optional_value_and_short_flags_cluster() {
-        assert!(!ok(&["--timeout-fatal=false"]).timeout_fatal);
-        assert!(ok(&["--disabled"]).disabled);
+        assert!(!ok(&["--timeout-fatal=false"]).options.timeout_fatal);
+        assert!(ok(&["--disabled"]).options.disabled);
         let cli = ok(&["-qv"]);
-        assert!(cli.quiet && cli.verbose);
+        assert!(cli.options.quiet && cli.options.verbose);
         assert!(usage(&["--quiet=maybe"], &[]).contains("--quiet"));
     }
 
@@ -642,20 +443,16 @@ mod tests {
         for flag in ["--help", "-h", "--version", "-V"] {
             assert!(matches!(parse_env(&[flag], &[]), Parsed::Info(_)), "{flag}");
         }
-        let text = help();
-        for spec in SPECS {
-            assert!(
-                text.contains(&format!("--{}", spec.long)) && text.contains(spec.env),
-                "{}",
-                spec.long
-            );
-        }
+        let Parsed::Info(text) = parse_env(&["--help"], &[]) else {
+            panic!("--help is info")
+        };
+        assert_eq!(text, help::help());
     }
 
     #[test]
     fn quit_targets_default_to_the_mesh_preset_and_are_overridden_by_quit_url() {
         let cli = ok(&["--mesh", "linkerd", "-S", "--", "true"]);
-        assert!(cli.shutdown && cli.shutdown_on_failure);
+        assert!((cli.mode == Mode::Job) && cli.options.shutdown_on_failure);
         let urls: Vec<String> = cli.quit_targets().iter().map(ToString::to_string).collect();
         assert_eq!(urls, ["http://localhost:4191/shutdown"]);
         let cli = ok(&[
@@ -666,7 +463,7 @@ mod tests {
             "--",
             "true",
         ]);
-        assert!(!cli.shutdown_on_failure);
+        assert!(!cli.options.shutdown_on_failure);
         let urls: Vec<String> = cli.quit_targets().iter().map(ToString::to_string).collect();
         assert_eq!(urls, ["http://127.0.0.1:1/a", "http://127.0.0.1:2/b"]);
     }
@@ -686,5 +483,78 @@ mod tests {
     #[test]
     fn shutdown_without_a_command_is_a_usage_error() {
         assert!(usage(&["--shutdown"], &[]).contains("needs a COMMAND"));
+    }
+}
+
+#[cfg(test)]
+mod mode_tests {
+    use super::*;
+
+    fn parse(list: &[&str]) -> Parsed {
+        let args = std::iter::once("readygate").chain(list.iter().copied());
+        parse_with_env(args.map(OsString::from), |_| None)
+    }
+
+    fn mode_of(list: &[&str]) -> Mode {
+        match parse(list) {
+            Parsed::Run(cli) => cli.mode,
+            Parsed::Usage(m) | Parsed::Info(m) => panic!("{list:?}: {m}"),
+        }
+    }
+
+    fn usage(list: &[&str]) -> String {
+        match parse(list) {
+            Parsed::Usage(m) => m,
+            _ => panic!("{list:?} should be a usage error"),
+        }
+    }
+
+    #[test]
+    fn each_mode_flag_selects_its_mode() {
+        assert_eq!(mode_of(&["--", "app"]), Mode::Gate);
+        assert_eq!(mode_of(&[]), Mode::Gate);
+        assert_eq!(mode_of(&["-S", "--", "app"]), Mode::Job);
+        assert_eq!(mode_of(&["--wait-app-exit"]), Mode::WaitAppExit);
+        assert_eq!(
+            mode_of(&["--install", "/shared/bin"]),
+            Mode::Install("/shared/bin".into())
+        );
+    }
+
+    #[test]
+    fn modes_that_take_no_command_refuse_one() {
+        assert!(
+            usage(&["--wait-app-exit", "--", "app"]).contains("--wait-app-exit takes no COMMAND")
+        );
+        assert!(usage(&["--install", "/d", "app"]).contains("--install takes no COMMAND"));
+    }
+
+    #[test]
+    fn two_modes_at_once_are_a_usage_error_naming_both() {
+        let m = usage(&["--wait-app-exit", "-S", "--", "app"]);
+        assert!(m.contains("--shutdown and --wait-app-exit"), "{m}");
+        let m = usage(&["--install", "/d", "--wait-app-exit"]);
+        assert!(m.contains("--wait-app-exit and --install"), "{m}");
+    }
+
+    #[test]
+    fn proxy_uids_accumulate_and_bad_ones_are_named() {
+        let Parsed::Run(cli) = parse(&[
+            "--proxy-uid",
+            "1337,2102",
+            "--proxy-uid=0",
+            "--wait-app-exit",
+        ]) else {
+            panic!()
+        };
+        assert_eq!(cli.options.proxy_uids, [1337, 2102, 0]);
+        let m = usage(&["--proxy-uid", "1337,istio"]);
+        assert!(m.contains("\"istio\"") && m.contains("--proxy-uid"), "{m}");
+    }
+
+    #[test]
+    fn empty_paths_are_refused() {
+        assert!(usage(&["--install="]).contains("--install"));
+        assert!(usage(&["--termination-log", " "]).contains("--termination-log"));
     }
 }

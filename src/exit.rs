@@ -31,6 +31,27 @@ EXIT CODES:
   127      command not found
   128+N    signal N arrived while waiting (or killed the child in --shutdown mode)";
 
+/// readygate's own failure: the exit code, and the one line that explains it (logged, and
+/// written to the termination log, by `main`).
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+    /// An error; otherwise (a signal asked readygate to stop) an info line.
+    pub serious: bool,
+}
+
+impl Failure {
+    /// A failure logged as an error.
+    pub fn error(code: i32, message: String) -> Self {
+        Failure {
+            code,
+            message,
+            serious: true,
+        }
+    }
+}
+
 /// Exit code for "terminated by signal `signal`".
 pub fn for_signal(signal: i32) -> i32 {
     SIGNAL_BASE + signal

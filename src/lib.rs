@@ -4,7 +4,9 @@
 //! targets and tests can reach the parsers.
 //!
 //! Module map:
-//! - `cli`: the command line and its READYGATE_* variables
+//! - `cli`: the command line: flags, READYGATE_* variables, the mode
+//! - `options`: the option table: every flag's variable, default, help and typed setter
+//! - `help`: `--help` and `--version`, generated from the option table
 //! - `parse`: durations, booleans and status lists as users type them
 //! - `target`: `http://` and `tcp://` endpoints
 //! - `preset`: each mesh's readiness (and quit) URL
@@ -15,6 +17,8 @@
 //! - `wait`: all endpoints, backoff, deadline and progress logs
 //! - `signals`: which signals end the wait, and which Job mode forwards to the child
 //! - `exec`: replace readygate with the command
+//! - `install`: `--install DIR`, copy readygate's executable for a container without a shell
+//! - `termination`: readygate's own failure, written where `kubectl describe pod` shows it
 //! - `supervise`: Job mode: run the command as a child, forward signals, reap, report its status
 //! - `quit`: Job mode: POST the sidecar's quit URL(s) once the command is done
 //! - `sys`: the only `unsafe`: waitpid, kill and prctl wrappers
@@ -28,8 +32,11 @@ pub mod backoff;
 pub mod cli;
 pub mod exec;
 pub mod exit;
+pub mod help;
+pub mod install;
 pub mod log;
 pub mod net;
+pub mod options;
 pub mod parse;
 pub mod preset;
 pub mod probe;
@@ -40,4 +47,5 @@ pub mod supervise;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod target;
+pub mod termination;
 pub mod wait;

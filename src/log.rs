@@ -18,7 +18,7 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 
-use crate::cli::LogFormat;
+use crate::options::LogFormat;
 
 /// The variable holding a level filter such as `debug` or `readygate=trace`.
 pub const FILTER_VAR: &str = "READYGATE_LOG";

@@ -1,24 +1,27 @@
-//! readygate's entry point: parse, set up logging, wait, then exec (or, in Job mode, supervise
-//! the command and quit the sidecar), or exit with a code.
+//! readygate's entry point: parse, set up logging, then run the mode the command line asks for
+//! (wait then exec, Job mode, the preStop wait, or install), and exit with a code.
 //!
-//! `main` reads as the table of contents and is the only place that decides the exit code.
+//! `main` reads as the table of contents and is the only place that decides the exit code. When
+//! readygate fails by itself, the reason is logged and written to the termination log here, once.
 
 use std::ffi::OsString;
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use tokio::runtime::Runtime;
 use tracing::{debug, error, info, warn};
 
 use readygate::backoff::Backoff;
-use readygate::cli::{self, Cli, Parsed};
+use readygate::cli::{self, Cli, Mode, Parsed};
+use readygate::exit::{self, Failure};
 use readygate::supervise::{self, Ended, Supervisor};
-use readygate::wait::{self, Plan};
-use readygate::{exec, exit, log, quit, signals, sys};
+use readygate::wait::{self, Gate, Plan};
+use readygate::{exec, install, log, quit, signals, sys, termination};
 
-/// On musl (the shipped static binaries), dlmalloc instead of musl's allocator: musl's returns
+/// On musl (the shipped static binaries), dlmalloc instead of musl's allocator, which returns
 /// freed memory to the kernel at once, so every probe paid for mmap, munmap and page faults on
-/// the same few buffers (measured: ~2.5 mmap/munmap pairs and ~5 page faults per probe). dlmalloc
-/// keeps freed memory for reuse, as glibc does.
+/// the same few buffers (figures: `Cargo.toml`, next to the dependency). dlmalloc keeps freed
+/// memory for reuse, as glibc does.
 #[cfg(target_env = "musl")]
 #[global_allocator]
 static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
@@ -31,81 +34,106 @@ const RUNTIME_DESCRIPTORS: usize = 7;
 fn main() -> ExitCode {
     let cli = match cli::parse(std::env::args_os()) {
         Parsed::Run(cli) => cli,
-        Parsed::Info(text) => {
-            // Even --help stays off stdout: readygate never writes there.
-            eprint!("{text}");
-            return ExitCode::SUCCESS;
-        }
+        Parsed::Info(text) => return print_info(&text),
         Parsed::Usage(message) => {
             eprintln!("readygate: {message}");
             return code(exit::USAGE);
         }
     };
-    if let Err(message) = log::init(cli.log_format, cli.quiet, cli.verbose) {
+    if let Err(message) = log::init(
+        cli.options.log_format,
+        cli.options.quiet,
+        cli.options.verbose,
+    ) {
         eprintln!("readygate: {message}");
         return code(exit::USAGE);
     }
-    code(run(&cli))
+    let status = match &cli.mode {
+        Mode::Install(dir) => install::install(dir).map(|()| exit::READY),
+        Mode::Gate | Mode::Job | Mode::WaitAppExit => runtime().and_then(|rt| run(&cli, &rt)),
+    };
+    code(status.unwrap_or_else(|failure| fail(&cli, &failure)))
 }
 
-/// Waits, then hands over to the command; returns the exit code when readygate itself exits.
-fn run(cli: &Cli) -> i32 {
-    if let Err(e) = sys::reserve_descriptors(RUNTIME_DESCRIPTORS) {
-        error!(
-            "too few file descriptors to start (ulimit -n); readygate needs {} more than stdin, \
-             stdout and stderr: {e}",
-            RUNTIME_DESCRIPTORS
-        );
-        return exit::OS_ERROR;
+/// `--help` and `--version` go to stdout, as every CLI's do. A closed pipe (`| head`) is fine.
+fn print_info(text: &str) -> ExitCode {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("readygate: cannot write to stdout: {e}");
+            code(exit::OS_ERROR)
+        }
+        _ => ExitCode::SUCCESS,
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+}
+
+/// The tokio runtime every mode but `--install` runs on.
+fn runtime() -> Result<Runtime, Failure> {
+    if let Err(e) = sys::reserve_descriptors(RUNTIME_DESCRIPTORS) {
+        return Err(Failure::error(
+            exit::OS_ERROR,
+            format!(
+                "too few file descriptors to start (ulimit -n); readygate needs \
+                 {RUNTIME_DESCRIPTORS} more than stdin, stdout and stderr: {e}"
+            ),
+        ));
+    }
+    tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
         .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            error!("cannot start the async runtime: {e}");
-            return exit::OS_ERROR;
+        .map_err(|e| {
+            Failure::error(
+                exit::OS_ERROR,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })
+}
+
+/// Runs the mode; `Ok` holds the exit code when readygate exits by itself without failing.
+fn run(cli: &Cli, runtime: &Runtime) -> Result<i32, Failure> {
+    match cli.mode {
+        Mode::Job => job(cli, runtime),
+        Mode::WaitAppExit => Err(Failure::error(
+            exit::USAGE,
+            "--wait-app-exit is not in this build yet".into(),
+        )),
+        Mode::Gate | Mode::Install(_) => {
+            pass_gate(cli, runtime)?;
+            if cli.command.is_empty() {
+                return Ok(exit::READY);
+            }
+            let err = exec::exec(&cli.command);
+            Err(not_run(&cli.command, &err))
         }
-    };
-    if cli.shutdown {
-        return job(cli, &runtime);
     }
-    if let Err(status) = pass_gate(cli, &runtime) {
-        return status;
-    }
-    if cli.command.is_empty() {
-        return exit::READY;
-    }
-    drop(runtime);
-    let err = exec::exec(&cli.command);
-    not_run(&cli.command, &err)
 }
 
 /// Job mode (--shutdown): the same wait, then the command as a supervised child. The sidecar is
 /// told to quit however that ends, even if the command never ran (unless it failed and
 /// --shutdown-on-failure=false); a quit failure never changes the exit code.
-fn job(cli: &Cli, runtime: &Runtime) -> i32 {
+fn job(cli: &Cli, runtime: &Runtime) -> Result<i32, Failure> {
     // Before the wait, so a signal between the wait and the spawn is held for the child.
-    let status = match runtime.block_on(async { Supervisor::install() }) {
-        Err(e) => {
-            error!("cannot install signal handlers: {e}");
-            exit::OS_ERROR
-        }
-        Ok(mut supervisor) => match pass_gate(cli, runtime) {
-            Err(status) => status,
-            Ok(()) => match runtime.block_on(supervisor.run(&cli.command)) {
-                Ended::Exited(status) => supervise::exit_code(status),
-                Ended::NotStarted(err) => not_run(&cli.command, &err),
-                Ended::Lost(err) => {
-                    error!("lost track of the command: {err}");
-                    exit::OS_ERROR
-                }
-            },
-        },
+    let outcome = match runtime.block_on(async { Supervisor::install() }) {
+        Err(e) => Err(Failure::error(
+            exit::OS_ERROR,
+            format!("cannot install signal handlers: {e}"),
+        )),
+        Ok(mut supervisor) => pass_gate(cli, runtime).and_then(|()| {
+            match runtime.block_on(supervisor.run(&cli.command)) {
+                Ended::Exited(status) => Ok(supervise::exit_code(status)),
+                Ended::NotStarted(err) => Err(not_run(&cli.command, &err)),
+                Ended::Lost(err) => Err(Failure::error(
+                    exit::OS_ERROR,
+                    format!("lost track of the command: {err}"),
+                )),
+            }
+        }),
     };
-    if status == exit::READY || cli.shutdown_on_failure {
+    let status = match &outcome {
+        Ok(status) => *status,
+        Err(failure) => failure.code,
+    };
+    if status == exit::READY || cli.options.shutdown_on_failure {
         runtime.block_on(quit::quit_all(&cli.quit_targets()));
     } else {
         info!(
@@ -113,89 +141,71 @@ fn job(cli: &Cli, runtime: &Runtime) -> i32 {
             "the command failed; leaving the sidecar running (--shutdown-on-failure=false)"
         );
     }
-    status
+    outcome
 }
 
-/// The wait, unless disabled: `Err` holds the exit code when readygate must not run the command.
-fn pass_gate(cli: &Cli, runtime: &Runtime) -> Result<(), i32> {
-    if cli.disabled {
+/// The wait, unless disabled: `Err` when readygate must not run the command.
+fn pass_gate(cli: &Cli, runtime: &Runtime) -> Result<(), Failure> {
+    if cli.options.disabled {
         debug!("READYGATE_DISABLED is set: not waiting for the sidecar");
         return Ok(());
     }
-    match runtime.block_on(gate(&plan(cli))) {
+    match runtime.block_on(wait::gate(&plan(cli))) {
         Gate::Ready => Ok(()),
-        Gate::TimedOut(summary) if !cli.timeout_fatal => {
+        Gate::TimedOut(summary) if !cli.options.timeout_fatal => {
             warn!("{summary}; running the command anyway (--timeout-fatal=false)");
             Ok(())
         }
-        Gate::TimedOut(summary) => {
-            error!("{summary}");
-            Err(cli.timeout_exit_code)
-        }
-        Gate::Interrupted(signal) => {
-            info!(
-                signal = signals::name(signal),
-                "interrupted while waiting; the command was not run"
-            );
-            Err(exit::for_signal(signal))
-        }
-        Gate::SignalSetupFailed(e) => {
-            error!("cannot install signal handlers: {e}");
-            Err(exit::OS_ERROR)
-        }
+        Gate::TimedOut(summary) => Err(Failure::error(cli.options.timeout_exit_code, summary)),
+        Gate::Interrupted(signal) => Err(Failure {
+            code: exit::for_signal(signal),
+            message: format!(
+                "interrupted by {} while waiting; the command was not run",
+                signals::name(signal)
+            ),
+            serious: false,
+        }),
+        Gate::SignalSetupFailed(e) => Err(Failure::error(
+            exit::OS_ERROR,
+            format!("cannot install signal handlers: {e}"),
+        )),
     }
 }
 
-/// Logs why the command could not be run (exec'd or spawned); returns the exit code for it.
-fn not_run(command: &[OsString], err: &std::io::Error) -> i32 {
+/// Why the command could not be run (exec'd or spawned), and the exit code for it.
+fn not_run(command: &[OsString], err: &std::io::Error) -> Failure {
     let program = command
         .first()
         .map_or_else(String::new, |p| p.to_string_lossy().into_owned());
-    let status = exit::for_exec_error(err);
-    match status {
-        exit::NOT_FOUND => error!("command not found: {program}: {err}"),
-        exit::NOT_EXECUTABLE => error!("command not executable: {program}: {err}"),
-        _ => error!("cannot run {program}: {err}"),
-    }
-    status
+    let code = exit::for_exec_error(err);
+    let message = match code {
+        exit::NOT_FOUND => format!("command not found: {program}: {err}"),
+        exit::NOT_EXECUTABLE => format!("command not executable: {program}: {err}"),
+        _ => format!("cannot run {program}: {err}"),
+    };
+    Failure::error(code, message)
 }
 
 fn plan(cli: &Cli) -> Plan {
+    let options = &cli.options;
     Plan {
         targets: cli.targets(),
-        expect: cli.expect_status.clone(),
-        timeout: (!cli.timeout.is_zero()).then_some(cli.timeout),
-        request_timeout: cli.request_timeout,
-        backoff: Backoff::new(cli.interval, cli.max_interval),
+        expect: options.expect_status.clone(),
+        timeout: (!options.timeout.is_zero()).then_some(options.timeout),
+        request_timeout: options.request_timeout,
+        backoff: Backoff::new(options.interval, options.max_interval),
     }
 }
 
-/// How the gate ended.
-enum Gate {
-    Ready,
-    TimedOut(String),
-    Interrupted(i32),
-    SignalSetupFailed(std::io::Error),
-}
-
-/// The wait, raced against the signals that end it.
-async fn gate(plan: &Plan) -> Gate {
-    let mut signals = match signals::WaitSignals::install() {
-        Ok(signals) => signals,
-        Err(e) => return Gate::SignalSetupFailed(e),
-    };
-    let waited = tokio::select! {
-        biased;
-        signal = signals.recv() => return Gate::Interrupted(signal),
-        waited = wait::wait(plan) => waited,
-    };
-    if let Some(signal) = signals.pending() {
-        return Gate::Interrupted(signal);
+/// Logs the failure and writes it where Kubernetes shows it; returns its exit code.
+fn fail(cli: &Cli, failure: &Failure) -> i32 {
+    if failure.serious {
+        error!("{}", failure.message);
+    } else {
+        info!("{}", failure.message);
     }
-    match waited.timeout_summary() {
-        Some(summary) => Gate::TimedOut(summary),
-        None => Gate::Ready,
-    }
+    termination::record(cli.options.termination_log.as_deref(), &failure.message);
+    failure.code
 }
 
 /// Every status readygate produces is 0-255 by construction; anything else would be a bug,

@@ -2,10 +2,12 @@
 
 use std::str::FromStr;
 
-/// A service mesh whose sidecar conventions readygate knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A service mesh whose sidecar conventions readygate knows. (`Default` is only the blank slate
+/// of `options::Options`; the option table's `--mesh` entry sets the real default.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mesh {
     /// Istio / Cloud Service Mesh: pilot-agent on 15020.
+    #[default]
     Istio,
     /// Linkerd: the proxy's admin server on 4191.
     Linkerd,

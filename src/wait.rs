@@ -17,11 +17,31 @@ use crate::backoff::{Backoff, Jitter};
 use crate::parse::{format_duration, StatusSet};
 use crate::probe::{Outcome, Prober};
 use crate::reason::Reason;
+use crate::signals::WaitSignals;
 use crate::target::Target;
 
 /// First progress line after this long; then the gap doubles up to `PROGRESS_MAX_GAP`.
 const PROGRESS_FIRST: Duration = Duration::from_secs(2);
 const PROGRESS_MAX_GAP: Duration = Duration::from_secs(10);
+
+/// The overall deadline of a wait, if it has one: said once, asked in one way.
+#[derive(Clone, Copy, Debug)]
+struct Deadline(Option<Instant>);
+
+impl Deadline {
+    fn after(start: Instant, timeout: Option<Duration>) -> Self {
+        Deadline(timeout.map(|t| start + t))
+    }
+
+    /// Time left; `None` when there is no deadline.
+    fn remaining(self) -> Option<Duration> {
+        self.0.map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    fn passed(self) -> bool {
+        self.remaining() == Some(Duration::ZERO)
+    }
+}
 
 /// What to wait for, and how.
 #[derive(Clone, Debug)]
@@ -71,6 +91,37 @@ impl Waited {
     }
 }
 
+/// How the gate ended: the wait raced against the signals that end it.
+#[derive(Debug)]
+pub enum Gate {
+    Ready,
+    /// Not ready in time; the one-line summary.
+    TimedOut(String),
+    /// This signal arrived first.
+    Interrupted(i32),
+    SignalSetupFailed(std::io::Error),
+}
+
+/// The wait, raced against the signals that end it.
+pub async fn gate(plan: &Plan) -> Gate {
+    let mut signals = match WaitSignals::install() {
+        Ok(signals) => signals,
+        Err(e) => return Gate::SignalSetupFailed(e),
+    };
+    let waited = tokio::select! {
+        biased;
+        signal = signals.recv() => return Gate::Interrupted(signal),
+        waited = wait(plan) => waited,
+    };
+    if let Some(signal) = signals.pending() {
+        return Gate::Interrupted(signal);
+    }
+    match waited.timeout_summary() {
+        Some(summary) => Gate::TimedOut(summary),
+        None => Gate::Ready,
+    }
+}
+
 struct Endpoint {
     prober: Prober,
     ready: bool,
@@ -80,7 +131,7 @@ struct Endpoint {
 /// Waits until every target in `plan` is ready or the deadline passes.
 pub async fn wait(plan: &Plan) -> Waited {
     let start = Instant::now();
-    let deadline = plan.timeout.map(|t| start + t);
+    let deadline = Deadline::after(start, plan.timeout);
     let mut endpoints: Vec<Endpoint> = plan
         .targets
         .iter()
@@ -101,13 +152,14 @@ pub async fn wait(plan: &Plan) -> Waited {
     let mut attempt: u32 = 0;
     loop {
         attempt = attempt.saturating_add(1);
-        let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        let limit = remaining.map_or(plan.request_timeout, |r| r.min(plan.request_timeout));
+        let limit = deadline
+            .remaining()
+            .map_or(plan.request_timeout, |r| r.min(plan.request_timeout));
         let outcomes = probe_pending(&mut endpoints, &plan.expect, limit).await;
         let elapsed = start.elapsed();
         // An attempt the overall deadline interrupted (no reply yet, or a body cut before its
         // text) says less than the one before it, so it does not replace that reason.
-        let interrupted = deadline.is_some_and(|d| Instant::now() >= d);
+        let interrupted = deadline.passed();
         for (endpoint, outcome) in endpoints.iter_mut().filter(|e| !e.ready).zip(outcomes) {
             let weaker = interrupted && outcome != Outcome::Ready && endpoint.last.is_some();
             if !weaker {
@@ -132,15 +184,14 @@ pub async fn wait(plan: &Plan) -> Waited {
                 );
             }
         }
-        let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        if remaining == Some(Duration::ZERO) {
+        if deadline.passed() {
             return timed_out(&endpoints, start.elapsed(), attempt);
         }
         let delay = plan
             .backoff
-            .delay(start.elapsed(), jitter.next_unit(), remaining);
+            .delay(start.elapsed(), jitter.next_unit(), deadline.remaining());
         tokio::time::sleep(delay).await;
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+        if deadline.passed() {
             return timed_out(&endpoints, start.elapsed(), attempt);
         }
     }

@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
 use libfuzzer_sys::fuzz_target;
-use readygate::cli::{parse_with_env, Parsed};
+use readygate::cli::{parse_with_env, Mode, Parsed};
 
 fuzz_target!(|data: &[u8]| {
     let mut args = vec![OsString::from("readygate")];
@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
     match parse_with_env(args, |name| env.get(name).cloned()) {
         Parsed::Run(cli) => {
             assert!(!cli.targets().is_empty(), "no target");
-            if cli.shutdown {
+            if cli.mode == Mode::Job {
                 assert!(!cli.quit_targets().is_empty(), "no quit target");
             }
         }

@@ -1,0 +1,61 @@
+//! `--install DIR`: copy readygate's own executable to `DIR/readygate`, so an init container
+//! running the readygate image can fill an `emptyDir` that a container without a shell (a
+//! distroless proxy) then runs it from, in its preStop hook for instance.
+//!
+//! The copy is atomic: written to a temporary name in DIR, made 0755, synced, then renamed over
+//! `DIR/readygate`, so a container that starts while it is being written never runs half a file.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use tracing::info;
+
+use crate::exit::{self, Failure};
+
+/// Copies the running executable into `dir`.
+pub fn install(dir: &Path) -> Result<(), Failure> {
+    let source = std::env::current_exe()
+        .map_err(|e| failure(format!("cannot find readygate's own executable: {e}")))?;
+    let target = dir.join("readygate");
+    copy_atomically(&source, &target).map_err(|e| {
+        failure(format!(
+            "cannot install readygate into {}: {e}",
+            dir.display()
+        ))
+    })?;
+    info!(path = %target.display(), "installed readygate");
+    Ok(())
+}
+
+fn failure(message: String) -> Failure {
+    Failure::error(exit::OS_ERROR, message)
+}
+
+/// Copies `source` to `target` through a temporary file in the same directory.
+pub fn copy_atomically(source: &Path, target: &Path) -> io::Result<()> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(io::Error::new(io::ErrorKind::NotFound, "no such directory"));
+    }
+    let temporary = dir.join(format!(".readygate.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut from = File::open(source)?;
+        let mut to = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o755)
+            .open(&temporary)?;
+        io::copy(&mut from, &mut to)?;
+        // The mode given at creation is reduced by the umask; the hook needs 0755 exactly.
+        to.set_permissions(fs::Permissions::from_mode(0o755))?;
+        to.sync_all()?;
+        fs::rename(&temporary, target)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    result
+}

@@ -1,0 +1,431 @@
+//! The option table: every flag, its READYGATE_* variable, default, help and typed setter, one
+//! entry each. The parser (`cli`) and the help (`help`) both read it.
+//!
+//! Adding a flag is one entry here and one field in [`Options`]: the entry's setter is a
+//! function the compiler checks against that field's type, and the default is a value the same
+//! setter parses, so neither the help nor a hand-written struct literal can disagree with it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::parse::{self, StatusSet};
+use crate::preset::Mesh;
+use crate::target::{Kind, Target};
+
+/// Log line encoding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line with `time`, `severity` and `message` (Cloud Logging reads them).
+    Json,
+}
+
+/// Every option's value. `Default` is only the blank slate the table's defaults are applied to:
+/// each entry with a [`Default::Value`] sets its field before flags and variables are read.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Readiness endpoints; empty means the mesh preset.
+    pub urls: Vec<Target>,
+    pub mesh: Mesh,
+    pub expect_status: StatusSet,
+    /// Zero waits forever.
+    pub timeout: Duration,
+    pub timeout_exit_code: i32,
+    pub timeout_fatal: bool,
+    pub request_timeout: Duration,
+    pub interval: Duration,
+    pub max_interval: Duration,
+    /// How long a `file://` target must stay unchanged to count as written.
+    pub file_settle: Duration,
+    pub disabled: bool,
+    /// Job mode.
+    pub shutdown: bool,
+    /// Job mode's quit endpoints; empty means the mesh preset.
+    pub quit_urls: Vec<Target>,
+    pub shutdown_on_failure: bool,
+    /// preStop mode: wait until only the proxy's users own TCP sockets.
+    pub wait_app_exit: bool,
+    /// The proxy's uids for `--wait-app-exit`; empty means readygate's own uid.
+    pub proxy_uids: Vec<u32>,
+    /// Copy readygate's executable into this directory and exit.
+    pub install: Option<PathBuf>,
+    /// Where readygate's own failure is written for Kubernetes; `None` means
+    /// `/dev/termination-log` if it exists.
+    pub termination_log: Option<PathBuf>,
+    pub quiet: bool,
+    pub verbose: bool,
+    pub log_format: LogFormat,
+}
+
+/// A bad value: why, and which part of a comma-separated list was at fault.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Invalid {
+    /// The list item at fault; `None` when it is the whole value.
+    pub item: Option<String>,
+    pub reason: String,
+}
+
+impl From<String> for Invalid {
+    fn from(reason: String) -> Self {
+        Invalid { item: None, reason }
+    }
+}
+
+/// Parses a value into its field.
+pub type Setter = fn(&mut Options, &str) -> Result<(), Invalid>;
+
+/// What an option takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Takes {
+    /// A value, named so in the help (`--timeout <DUR>`).
+    Value(&'static str),
+    /// A list: repeatable, and comma-separated in one value or in the variable.
+    List(&'static str),
+    /// A boolean: `--flag` means true, `--flag=false` sets it.
+    Bool,
+}
+
+/// An option's default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Default {
+    /// This text, parsed by the option's own setter before flags and variables are read.
+    Value(&'static str),
+    /// No value: the option is unset unless given, and what that means is derived from other
+    /// options when they are used (shown in the help as written here).
+    Derived(&'static str),
+}
+
+/// One option.
+pub struct Spec {
+    pub long: &'static str,
+    pub short: Option<char>,
+    pub env: &'static str,
+    pub takes: Takes,
+    pub default: Default,
+    pub help: &'static str,
+    pub set: Setter,
+}
+
+/// Sets `slot` from a parse result.
+fn put<T>(slot: &mut T, value: Result<T, String>) -> Result<(), Invalid> {
+    *slot = value?;
+    Ok(())
+}
+
+/// Appends every comma-separated item of `text`, naming the item at fault.
+fn extend<T>(
+    list: &mut Vec<T>,
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<(), Invalid> {
+    for item in text.split(',') {
+        list.push(parse(item).map_err(|reason| Invalid {
+            item: Some(item.to_string()),
+            reason,
+        })?);
+    }
+    Ok(())
+}
+
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match parse::duration(text)? {
+        d if d.is_zero() => Err("must be greater than zero".to_string()),
+        d => Ok(d),
+    }
+}
+
+fn quit_url(text: &str) -> Result<Target, String> {
+    match text.parse::<Target>() {
+        Ok(target) if matches!(target.kind(), Kind::Http { .. }) => Ok(target),
+        _ => Err(
+            "expected http://host:port/path (a sidecar's quit endpoint is a plain HTTP \
+                  POST on localhost)"
+                .to_string(),
+        ),
+    }
+}
+
+fn uid(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|&uid| uid != u32::MAX)
+        .ok_or_else(|| "expected a numeric uid such as 1337".to_string())
+}
+
+fn path(text: &str) -> Result<PathBuf, String> {
+    match text.trim() {
+        "" => Err("expected a path".to_string()),
+        _ => Ok(PathBuf::from(text)),
+    }
+}
+
+fn log_format(text: &str) -> Result<LogFormat, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err("expected one of text, json".to_string()),
+    }
+}
+
+/// Every option, in the order the help lists them.
+pub const SPECS: &[Spec] = &[
+    Spec {
+        long: "url",
+        short: None,
+        env: "READYGATE_URL",
+        takes: Takes::List("URL"),
+        default: Default::Derived("the --mesh preset"),
+        help: "Readiness endpoint: http://host:port/path (GET until an expected status), \
+               tcp://host:port (until a connection is accepted) or file:///path (until the file \
+               exists, is not empty and has stopped changing). Repeatable or comma-separated; \
+               all must pass.",
+        set: |o, v| extend(&mut o.urls, v, str::parse),
+    },
+    Spec {
+        long: "mesh",
+        short: None,
+        env: "READYGATE_MESH",
+        takes: Takes::Value("MESH"),
+        default: Default::Value("istio"),
+        help: "Sidecar whose endpoints are used when no --url is given: istio \
+               (localhost:15020/healthz/ready), linkerd (localhost:4191/ready), envoy \
+               (localhost:15000/ready).",
+        set: |o, v| put(&mut o.mesh, v.parse()),
+    },
+    Spec {
+        long: "expect-status",
+        short: None,
+        env: "READYGATE_EXPECT_STATUS",
+        takes: Takes::Value("LIST"),
+        default: Default::Value("200"),
+        help: "HTTP statuses that mean ready: 200, 200,204, 2xx or 200-299. Redirects are never \
+               followed.",
+        set: |o, v| put(&mut o.expect_status, parse::status_set(v)),
+    },
+    Spec {
+        long: "timeout",
+        short: Some('t'),
+        env: "READYGATE_TIMEOUT",
+        takes: Takes::Value("DUR"),
+        default: Default::Value("120s"),
+        help: "Give up after this long (0 waits forever).",
+        set: |o, v| put(&mut o.timeout, parse::duration(v)),
+    },
+    Spec {
+        long: "timeout-exit-code",
+        short: None,
+        env: "READYGATE_TIMEOUT_EXIT_CODE",
+        takes: Takes::Value("N"),
+        default: Default::Value("69"),
+        help: "Exit code when not ready in time.",
+        set: |o, v| put(&mut o.timeout_exit_code, parse::exit_code(v)),
+    },
+    Spec {
+        long: "timeout-fatal",
+        short: None,
+        env: "READYGATE_TIMEOUT_FATAL",
+        takes: Takes::Bool,
+        default: Default::Value("true"),
+        help: "When false, a timeout logs a warning and runs COMMAND anyway (charts used with and \
+               without a mesh).",
+        set: |o, v| put(&mut o.timeout_fatal, parse::boolean(v)),
+    },
+    Spec {
+        long: "request-timeout",
+        short: None,
+        env: "READYGATE_REQUEST_TIMEOUT",
+        takes: Takes::Value("DUR"),
+        default: Default::Value("1s"),
+        help: "Bound on one attempt (connect and response head); a hung endpoint never stalls the \
+               gate beyond it.",
+        set: |o, v| put(&mut o.request_timeout, positive_duration(v)),
+    },
+    Spec {
+        long: "interval",
+        short: None,
+        env: "READYGATE_INTERVAL",
+        takes: Takes::Value("DUR"),
+        default: Default::Value("15ms"),
+        help: "First delay between attempts (the first attempt is immediate). The delay grows by \
+               20ms per second for 2s, then doubles every 0.5s up to --max-interval; jitter only \
+               shortens it.",
+        set: |o, v| put(&mut o.interval, positive_duration(v)),
+    },
+    Spec {
+        long: "max-interval",
+        short: None,
+        env: "READYGATE_MAX_INTERVAL",
+        takes: Takes::Value("DUR"),
+        default: Default::Value("1s"),
+        help: "Longest delay between attempts: how late a proxy that becomes ready during a long \
+               wait can be seen.",
+        set: |o, v| put(&mut o.max_interval, positive_duration(v)),
+    },
+    Spec {
+        long: "file-settle",
+        short: None,
+        env: "READYGATE_FILE_SETTLE",
+        takes: Takes::Value("DUR"),
+        default: Default::Value("200ms"),
+        help: "A file:// target counts as written once its size and modification time have not \
+               changed for this long, so a file still being written is not taken (0: as soon as \
+               it is not empty).",
+        set: |o, v| put(&mut o.file_settle, parse::duration(v)),
+    },
+    Spec {
+        long: "disabled",
+        short: None,
+        env: "READYGATE_DISABLED",
+        takes: Takes::Bool,
+        default: Default::Value("false"),
+        help: "Skip the wait (runs without a mesh); never skips the --shutdown quit.",
+        set: |o, v| put(&mut o.disabled, parse::boolean(v)),
+    },
+    Spec {
+        long: "shutdown",
+        short: Some('S'),
+        env: "READYGATE_SHUTDOWN",
+        takes: Takes::Bool,
+        default: Default::Value("false"),
+        help: "Job mode: run COMMAND as a child instead of exec'ing it, forward signals to it, \
+               reap orphans, and when it exits POST the sidecar's quit URL, then exit with the \
+               child's status (128+N if signal N killed it). The sidecar is also quit if COMMAND \
+               never ran.",
+        set: |o, v| put(&mut o.shutdown, parse::boolean(v)),
+    },
+    Spec {
+        long: "quit-url",
+        short: None,
+        env: "READYGATE_QUIT_URL",
+        takes: Takes::List("URL"),
+        default: Default::Derived("the --mesh preset"),
+        help: "With --shutdown: the quit URL(s) to POST (istio localhost:15020/quitquitquit, \
+               linkerd localhost:4191/shutdown, envoy localhost:15000/quitquitquit). http:// \
+               only; repeatable or comma-separated.",
+        set: |o, v| extend(&mut o.quit_urls, v, quit_url),
+    },
+    Spec {
+        long: "shutdown-on-failure",
+        short: None,
+        env: "READYGATE_SHUTDOWN_ON_FAILURE",
+        takes: Takes::Bool,
+        default: Default::Value("true"),
+        help: "With --shutdown: when false, leave the sidecar running if COMMAND failed (non-zero \
+               exit, killed, or never started), for restartPolicy: OnFailure.",
+        set: |o, v| put(&mut o.shutdown_on_failure, parse::boolean(v)),
+    },
+    Spec {
+        long: "wait-app-exit",
+        short: None,
+        env: "READYGATE_WAIT_APP_EXIT",
+        takes: Takes::Bool,
+        default: Default::Value("false"),
+        help: "For the proxy container's preStop hook: wait until no TCP socket of the pod \
+               belongs to a user other than the proxy's (--proxy-uid), then exit 0, so the proxy \
+               outlives the application. Bounded by --timeout; takes no COMMAND.",
+        set: |o, v| put(&mut o.wait_app_exit, parse::boolean(v)),
+    },
+    Spec {
+        long: "proxy-uid",
+        short: None,
+        env: "READYGATE_PROXY_UID",
+        takes: Takes::List("UID"),
+        default: Default::Derived("readygate's own uid"),
+        help: "With --wait-app-exit: the uid(s) whose sockets are the proxy's (Istio 1337, \
+               Linkerd 2102). Repeatable or comma-separated.",
+        set: |o, v| extend(&mut o.proxy_uids, v, uid),
+    },
+    Spec {
+        long: "install",
+        short: None,
+        env: "READYGATE_INSTALL",
+        takes: Takes::Value("DIR"),
+        default: Default::Derived("off"),
+        help: "Copy readygate's own executable to DIR/readygate (atomically, mode 0755) and exit: \
+               an init container fills an emptyDir that a shell-less container then runs it from.",
+        set: |o, v| put(&mut o.install, path(v).map(Some)),
+    },
+    Spec {
+        long: "termination-log",
+        short: None,
+        env: "READYGATE_TERMINATION_LOG",
+        takes: Takes::Value("PATH"),
+        default: Default::Derived("/dev/termination-log, if it exists"),
+        help: "When readygate fails by itself (not ready in time, command not found, a signal \
+               while waiting), write its reason here, where Kubernetes shows it in kubectl \
+               describe pod. Never written after exec, nor for a Job's child.",
+        set: |o, v| put(&mut o.termination_log, path(v).map(Some)),
+    },
+    Spec {
+        long: "quiet",
+        short: Some('q'),
+        env: "READYGATE_QUIET",
+        takes: Takes::Bool,
+        default: Default::Value("false"),
+        help: "Print errors only (--verbose wins if both are set).",
+        set: |o, v| put(&mut o.quiet, parse::boolean(v)),
+    },
+    Spec {
+        long: "verbose",
+        short: Some('v'),
+        env: "READYGATE_VERBOSE",
+        takes: Takes::Bool,
+        default: Default::Value("false"),
+        help: "Print debug logs, including every attempt.",
+        set: |o, v| put(&mut o.verbose, parse::boolean(v)),
+    },
+    Spec {
+        long: "log-format",
+        short: None,
+        env: "READYGATE_LOG_FORMAT",
+        takes: Takes::Value("FORMAT"),
+        default: Default::Value("text"),
+        help: "Log line encoding: text, or json (one object per line with time, severity, \
+               message).",
+        set: |o, v| put(&mut o.log_format, log_format(v)),
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_value_parses_with_its_own_setter() {
+        for spec in SPECS {
+            if let Default::Value(text) = spec.default {
+                let mut options = Options::default();
+                assert_eq!((spec.set)(&mut options, text), Ok(()), "--{}", spec.long);
+            }
+        }
+    }
+
+    #[test]
+    fn names_and_variables_are_unique_and_variables_follow_the_flag_names() {
+        for (i, a) in SPECS.iter().enumerate() {
+            let expected = format!(
+                "READYGATE_{}",
+                a.long.to_ascii_uppercase().replace('-', "_")
+            );
+            assert_eq!(a.env, expected);
+            for b in &SPECS[i + 1..] {
+                assert_ne!(a.long, b.long);
+                assert!(a.short.is_none() || a.short != b.short, "-{:?}", a.short);
+            }
+        }
+    }
+
+    #[test]
+    fn list_items_at_fault_are_named() {
+        let mut options = Options::default();
+        let set = SPECS.iter().find(|s| s.long == "proxy-uid").map(|s| s.set);
+        let err = set.map(|set| set(&mut options, "1337,root"));
+        assert_eq!(
+            err.and_then(Result::err).and_then(|e| e.item),
+            Some("root".to_string())
+        );
+    }
+}
