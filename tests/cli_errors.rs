@@ -77,6 +77,25 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
         "tcp://localhost:15020",
         "expected http://",
     ),
+    (
+        "--file-settle",
+        "READYGATE_FILE_SETTLE",
+        "soon",
+        "expected a duration",
+    ),
+    (
+        "--proxy-uid",
+        "READYGATE_PROXY_UID",
+        "1337,istio-proxy",
+        "expected a numeric uid",
+    ),
+    ("--install", "READYGATE_INSTALL", " ", "expected a path"),
+    (
+        "--termination-log",
+        "READYGATE_TERMINATION_LOG",
+        " ",
+        "expected a path",
+    ),
 ];
 
 /// Boolean flags take `--flag=VALUE`.
@@ -87,7 +106,33 @@ const BAD_BOOLEANS: &[(&str, &str)] = &[
     ("--verbose", "READYGATE_VERBOSE"),
     ("--shutdown", "READYGATE_SHUTDOWN"),
     ("--shutdown-on-failure", "READYGATE_SHUTDOWN_ON_FAILURE"),
+    ("--wait-app-exit", "READYGATE_WAIT_APP_EXIT"),
 ];
+
+#[test]
+fn every_option_in_the_help_has_a_bad_value_case_here() {
+    let help = run(readygate().arg("--help")).stdout;
+    let options: Vec<&str> = help
+        .lines()
+        .filter_map(|l| {
+            l.trim_start()
+                .split_once("--")
+                .map(|(short, rest)| (short, rest))
+        })
+        .filter(|(short, _)| short.is_empty() || short.ends_with(", "))
+        .filter_map(|(_, rest)| rest.split(['[', ' ', '=']).next())
+        .filter(|name| !name.is_empty() && *name != "help" && *name != "version")
+        .collect();
+    assert!(options.len() >= 20, "options found in --help: {options:?}");
+    for name in options {
+        let flag = format!("--{name}");
+        assert!(
+            BAD_VALUES.iter().any(|(f, ..)| *f == flag)
+                || BAD_BOOLEANS.iter().any(|(f, _)| *f == flag),
+            "{flag} has no bad-value case"
+        );
+    }
+}
 
 fn assert_one_line_usage_error(result: &support::Run, names: &[&str]) {
     result.assert_code(2);
