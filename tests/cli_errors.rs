@@ -114,11 +114,7 @@ fn every_option_in_the_help_has_a_bad_value_case_here() {
     let help = run(readygate().arg("--help")).stdout;
     let options: Vec<&str> = help
         .lines()
-        .filter_map(|l| {
-            l.trim_start()
-                .split_once("--")
-                .map(|(short, rest)| (short, rest))
-        })
+        .filter_map(|l| l.trim_start().split_once("--"))
         .filter(|(short, _)| short.is_empty() || short.ends_with(", "))
         .filter_map(|(_, rest)| rest.split(['[', ' ', '=']).next())
         .filter(|name| !name.is_empty() && *name != "help" && *name != "version")
