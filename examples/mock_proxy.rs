@@ -1,4 +1,4 @@
-//! A stand-in service-mesh sidecar for trying readygate locally (and for its tests).
+//! A stand-in service-mesh sidecar for trying readygate locally (used by `scripts/demo.sh`).
 //!
 //! It serves the readiness and quit endpoints of the real proxies on loopback:
 //!

@@ -28,7 +28,8 @@ impl Mesh {
     /// Every mesh, in the order the help lists them.
     pub const ALL: [Mesh; 3] = [Mesh::Istio, Mesh::Linkerd, Mesh::Envoy];
 
-    /// The sidecar endpoints of this mesh (see CONTEXT.md, "Endpoints of the meshes").
+    /// The sidecar endpoints of this mesh, as each mesh documents them (the README's "Mesh presets"
+    /// table cites them).
     pub fn preset(self) -> Preset {
         match self {
             // 200 once Envoy has its first config, is LIVE and its workers started.
