@@ -17,8 +17,8 @@ use readygate::{exec, exit, log, quit, signals, sys};
 
 /// On musl (the shipped static binaries), dlmalloc instead of musl's allocator: musl's returns
 /// freed memory to the kernel at once, so every probe paid for mmap, munmap and page faults on
-/// the same few buffers (measured: ~2.5 mmap/munmap pairs and ~5 page faults per probe). dlmalloc
-/// keeps freed memory for reuse, as glibc does.
+/// the same few buffers (measured in bench/README.md, "Investigation notes"). dlmalloc keeps
+/// freed memory for reuse, as glibc does.
 #[cfg(target_env = "musl")]
 #[global_allocator]
 static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
