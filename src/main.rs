@@ -20,8 +20,8 @@ use readygate::{exec, install, log, quit, signals, sys, termination};
 
 /// On musl (the shipped static binaries), dlmalloc instead of musl's allocator, which returns
 /// freed memory to the kernel at once, so every probe paid for mmap, munmap and page faults on
-/// the same few buffers (figures: `Cargo.toml`, next to the dependency). dlmalloc keeps freed
-/// memory for reuse, as glibc does.
+/// the same few buffers (measured in bench/README.md, "Investigation notes"). dlmalloc keeps
+/// freed memory for reuse, as glibc does.
 #[cfg(target_env = "musl")]
 #[global_allocator]
 static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;

@@ -1,6 +1,9 @@
-//! Connection plumbing shared by the readiness probe and the quit call: connect to a target,
-//! run an HTTP/1 exchange that cannot outlive its caller.
+//! The HTTP/1 exchange shared by the readiness probe and the quit call: connect to a target,
+//! build a request, run it over a connection driven inline, and classify what went wrong
+//! before a reply as a [`Failure`]. Each caller adds only what is its own: the probe its GET,
+//! connection reuse and expected statuses; the quit its POST, `Connection: close` and retries.
 
+use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
@@ -8,13 +11,14 @@ use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 
 use http_body_util::Empty;
-use hyper::body::Bytes;
-use hyper::client::conn::http1::SendRequest;
+use hyper::body::{Bytes, Incoming};
+use hyper::client::conn::http1::{Connection, SendRequest};
+use hyper::header::{HeaderName, HOST, USER_AGENT};
+use hyper::{Method, Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use crate::reason::Reason;
 use crate::target::Target;
 
 /// The User-Agent of every request readygate sends.
@@ -23,13 +27,60 @@ pub const AGENT: &str = concat!("readygate/", env!("CARGO_PKG_VERSION"));
 /// Largest reply head read; hyper's minimum buffer. Sidecar replies are a few hundred bytes.
 const MAX_HEAD_BYTES: usize = 8 * 1024;
 
+/// Why an exchange got no reply: connecting failed, or the connection did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Connection refused on every address: nothing has bound the port (yet).
+    NothingListening { authority: String },
+    /// The system resolver could not resolve the host.
+    Unresolved { host: String, detail: String },
+    /// Connecting failed for another reason.
+    ConnectFailed { authority: String, detail: String },
+    /// The peer reset (or aborted) the connection.
+    Reset,
+    /// The peer closed the connection before a complete reply head.
+    Closed,
+    /// The reply did not parse as HTTP/1.x.
+    NotHttp,
+    /// The reply head was larger than readygate reads.
+    HeadTooLarge,
+    /// Anything else, with its description.
+    Other(String),
+}
+
+impl Failure {
+    /// Whether the peer ended the connection (reset or closed) rather than failing to speak.
+    pub fn peer_went_away(&self) -> bool {
+        matches!(self, Failure::Reset | Failure::Closed)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::NothingListening { authority } => {
+                write!(f, "nothing listening on {authority} yet")
+            }
+            Failure::Unresolved { host, detail } => write!(f, "cannot resolve {host}: {detail}"),
+            Failure::ConnectFailed { authority, detail } => {
+                write!(f, "cannot connect to {authority}: {detail}")
+            }
+            Failure::Reset => f.write_str("connection reset by the endpoint"),
+            Failure::Closed => f.write_str("connection closed before a reply"),
+            Failure::NotHttp => f.write_str("reply was not HTTP"),
+            Failure::HeadTooLarge => f.write_str("reply head too large"),
+            Failure::Other(detail) => f.write_str(detail),
+        }
+    }
+}
+
 /// Connects to the first of the target's addresses that accepts, trying each in order.
-pub async fn connect(target: &Target) -> Result<TcpStream, Reason> {
+pub async fn connect(target: &Target) -> Result<TcpStream, Failure> {
     let addresses: Vec<SocketAddr> = match target.addresses() {
         Ok(addresses) => addresses,
         Err(name) => tokio::net::lookup_host((name, target.port()))
             .await
-            .map_err(|e| Reason::Unresolved {
+            .map_err(|e| Failure::Unresolved {
                 host: name.to_string(),
                 detail: e.to_string(),
             })?
@@ -48,68 +99,119 @@ pub async fn connect(target: &Target) -> Result<TcpStream, Reason> {
     }
     let authority = target.authority();
     Err(match (refused, reset, last_error) {
-        (_, true, _) => Reason::Reset,
+        (_, true, _) => Failure::Reset,
         // An unreachable ::1 on an IPv4-only host says nothing: the refusal is the news.
-        (true, _, _) => Reason::NothingListening { authority },
-        (false, false, Some(e)) => Reason::ConnectFailed {
+        (true, _, _) => Failure::NothingListening { authority },
+        (false, false, Some(e)) => Failure::ConnectFailed {
             authority,
             detail: e.to_string(),
         },
-        (false, false, None) => Reason::Unresolved {
+        (false, false, None) => Failure::Unresolved {
             host: target.host_text().to_string(),
             detail: "no addresses".into(),
         },
     })
 }
 
-/// The HTTP/1 connection half that moves bytes; see [`exchange`].
-pub type Connection<S> = hyper::client::conn::http1::Connection<TokioIo<S>, Empty<Bytes>>;
-
-/// An HTTP/1 client over `stream`: the request half, and the connection half that moves bytes.
-///
-/// The read buffer has one fixed size, the reply-head limit: hyper's default adaptive buffer
-/// would let a peer grow it to ~400 KB, and one size means the allocator hands the same block
-/// back on every probe.
-pub async fn http1<S>(stream: S) -> Result<(SendRequest<Empty<Bytes>>, Connection<S>), hyper::Error>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    hyper::client::conn::http1::Builder::new()
-        .read_buf_exact_size(Some(MAX_HEAD_BYTES))
-        .handshake(TokioIo::new(stream))
-        .await
+/// A bodiless request for `path` with the headers every readygate request carries (`Host`,
+/// `User-Agent`) and the caller's own.
+pub fn request(
+    method: Method,
+    authority: &str,
+    path: &str,
+    headers: &[(HeaderName, &'static str)],
+) -> Result<Request<Empty<Bytes>>, Failure> {
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(HOST, authority)
+        .header(USER_AGENT, AGENT);
+    for (name, value) in headers {
+        builder = builder.header(name, *value);
+    }
+    builder
+        .body(Empty::new())
+        .map_err(|e| Failure::Other(format!("cannot build the request: {e}")))
 }
 
-/// The connection half of an HTTP/1 exchange, driven inline by whoever awaits work on it.
+/// An HTTP/1 client connection: the request half, and the connection half that moves bytes,
+/// driven inline by whoever awaits work on it.
 ///
 /// Driving the connection in the caller's task instead of spawning it saves a task allocation
 /// and the runtime wake-ups that come with it on every probe, and nothing can outlive the
 /// exchange: the connection is dropped with its owner.
-pub struct Driven<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> {
-    connection: Connection<S>,
+pub struct Exchange<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> {
+    sender: SendRequest<Empty<Bytes>>,
+    driver: Driver<S>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Exchange<S> {
+    /// Starts HTTP/1 over `stream`.
+    ///
+    /// The read buffer has one fixed size, the reply-head limit: hyper's default adaptive buffer
+    /// would let a peer grow it to ~400 KB, and one size means the allocator hands the same
+    /// block back on every probe.
+    pub async fn open(stream: S) -> Result<Self, Failure> {
+        let (sender, connection) = hyper::client::conn::http1::Builder::new()
+            .read_buf_exact_size(Some(MAX_HEAD_BYTES))
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(Exchange {
+            sender,
+            driver: Driver {
+                connection,
+                finished: false,
+            },
+        })
+    }
+
+    /// Sends `request` and waits for the reply head. On a connection the peer closed while
+    /// idle this fails before any reply: with [`Failure::Closed`], or hyper's account of it.
+    pub async fn send(
+        &mut self,
+        request: Request<Empty<Bytes>>,
+    ) -> Result<Response<Incoming>, Failure> {
+        let driver = &mut self.driver;
+        driver
+            .drive(self.sender.ready())
+            .await
+            .ok_or(Failure::Closed)?
+            .map_err(|e| classify(&e))?;
+        driver
+            .drive(self.sender.send_request(request))
+            .await
+            .ok_or(Failure::Closed)?
+            .map_err(|e| classify(&e))
+    }
+
+    /// Runs `work` (such as reading a reply body) while driving the connection; `None` when
+    /// the connection ended and `work` could not finish without it.
+    pub async fn drive<F: Future>(&mut self, work: F) -> Option<F::Output> {
+        self.driver.drive(work).await
+    }
+
+    /// Whether the connection can carry another request: it has not ended, and hyper has not
+    /// closed its request half.
+    pub fn reusable(&self) -> bool {
+        !self.driver.finished && !self.sender.is_closed()
+    }
+}
+
+/// The connection half of an exchange, and whether it has ended.
+struct Driver<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> {
+    connection: Connection<TokioIo<S>, Empty<Bytes>>,
+    /// The connection ended (closed by either side, or failed); a finished connection future
+    /// must never be polled again.
     finished: bool,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Driven<S> {
-    /// Wraps a connection from [`http1`].
-    pub fn new(connection: Connection<S>) -> Self {
-        Driven {
-            connection,
-            finished: false,
-        }
-    }
-
-    /// Whether the connection has ended (closed by either side, or failed); it then carries
-    /// nothing more, and a finished future must never be polled again.
-    pub fn finished(&self) -> bool {
-        self.finished
-    }
-
-    /// Runs `work` (a request, or reading a body) while driving the connection. `None` when
-    /// the connection ended and `work` could not finish without it (a request waiting on a
-    /// connection the peer closed would otherwise wait forever: hyper keeps the request queue
-    /// alive as long as the finished connection is not dropped).
-    pub async fn run<F: Future>(&mut self, work: F) -> Option<F::Output> {
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Driver<S> {
+    /// Runs `work` while driving the connection. `None` when the connection ended and `work`
+    /// could not finish without it (a request waiting on a connection the peer closed would
+    /// otherwise wait forever: hyper keeps the request queue alive as long as the finished
+    /// connection is not dropped).
+    async fn drive<F: Future>(&mut self, work: F) -> Option<F::Output> {
         let mut work = pin!(work);
         poll_fn(|cx| {
             if let Poll::Ready(out) = work.as_mut().poll(cx) {
@@ -127,6 +229,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Driven<S> {
         })
         .await
     }
+}
+
+/// Turns a hyper error into the failure a person would want to read.
+fn classify(e: &hyper::Error) -> Failure {
+    // `is_parse_too_large` exists only with hyper's server feature; the message is stable.
+    if e.is_parse() && e.to_string().contains("too large") {
+        return Failure::HeadTooLarge;
+    }
+    if e.is_parse() || e.is_parse_status() || e.is_parse_version_h2() {
+        return Failure::NotHttp;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        if let Some(io) = inner.downcast_ref::<io::Error>() {
+            return match io.kind() {
+                io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe => Failure::Reset,
+                io::ErrorKind::UnexpectedEof => Failure::Closed,
+                _ => Failure::Other(io.to_string()),
+            };
+        }
+        source = inner.source();
+    }
+    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+        return Failure::Closed;
+    }
+    Failure::Other(e.to_string())
 }
 
 /// A TCP stream that asks the kernel for an immediate ACK after each write.

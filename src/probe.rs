@@ -2,28 +2,24 @@
 //! the answer as ready or not.
 //!
 //! Every failure is a [`Reason`], never an error that ends the gate: the wait loop decides what
-//! to do with it. Reading is bounded: the reply head by `net::http1`'s buffer, the body by
+//! to do with it. Reading is bounded: the reply head by `net::Exchange`'s fixed buffer, the body by
 //! `REASON_BYTES`, and the whole attempt by the per-request timeout.
 //!
 //! An HTTP endpoint's connection is kept open between attempts when the endpoint allows it
-//! (HTTP/1.1 keep-alive, as pilot-agent, Envoy's admin and Linkerd's admin do). A new
-//! connection per attempt cost ~330 us of CPU under musl (TCP set-up and teardown, and hyper's
-//! per-connection buffers, which musl's allocator maps and unmaps each time); reusing one costs a
-//! fraction of that, which keeps a long wait under 1 ms of CPU per second. A connection the
-//! endpoint closed between attempts is replaced within the same attempt.
+//! (HTTP/1.1 keep-alive, as pilot-agent, Envoy's admin and Linkerd's admin do): a new connection
+//! per attempt costs TCP set-up and teardown and hyper's per-connection buffers each time, which
+//! is most of a probe's CPU (measured in bench/README.md, "Investigation notes"). A connection
+//! the endpoint closed between attempts is replaced within the same attempt.
 
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::BodyExt;
 use hyper::body::Body as _;
-use hyper::body::Bytes;
-use hyper::client::conn::http1::SendRequest;
-use hyper::header::{HOST, USER_AGENT};
-use hyper::Request;
+use hyper::Method;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{timeout_at, Instant};
 
-use crate::net::{self, Driven, QuickAck};
+use crate::net::{self, Exchange, Failure, QuickAck};
 use crate::parse::StatusSet;
 use crate::reason::{self, Reason};
 use crate::target::{Kind, Target};
@@ -45,35 +41,13 @@ pub struct Prober {
     target: Target,
     /// The `Host` header, computed once.
     authority: String,
-    idle: Option<Open<QuickAck>>,
-}
-
-/// An HTTP/1 connection ready for its next request.
-struct Open<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> {
-    sender: SendRequest<Empty<Bytes>>,
-    connection: Driven<S>,
+    /// The kept-alive connection, ready for the next request.
+    idle: Option<Exchange<QuickAck>>,
 }
 
 /// An outcome, and the connection if it can carry the next request; or the failure that came
 /// before any reply (which, on a reused connection, only means the endpoint closed it while idle).
-type Exchanged<S> = Result<(Outcome, Option<Open<S>>), Failed>;
-
-/// A request that got no reply.
-enum Failed {
-    /// hyper's account of it.
-    Http(hyper::Error),
-    /// The connection ended with the request still waiting.
-    Closed,
-}
-
-impl Failed {
-    fn reason(&self) -> Reason {
-        match self {
-            Failed::Http(e) => classify(e),
-            Failed::Closed => Reason::ClosedEarly,
-        }
-    }
-}
+type Exchanged<S> = Result<(Outcome, Option<Exchange<S>>), Failure>;
 
 impl Prober {
     /// A prober for `target`; nothing is opened until the first attempt.
@@ -101,31 +75,28 @@ impl Prober {
         })
     }
 
+    /// One attempt, by the kind of target.
     async fn attempt(&mut self, expect: &StatusSet, deadline: Instant) -> Outcome {
-        let path = match self.target.kind() {
-            Kind::Http { path } => path,
-            Kind::Tcp => {
-                return match net::connect(&self.target).await {
-                    Ok(_) => Outcome::Ready,
-                    Err(reason) => Outcome::NotReady(reason),
-                }
+        let Prober {
+            target,
+            authority,
+            idle,
+        } = self;
+        match target.kind() {
+            Kind::Http { path } => {
+                let ask = Get {
+                    authority,
+                    path,
+                    expect,
+                    deadline,
+                };
+                ask.on(target, idle).await
             }
-        };
-        if let Some(open) = self.idle.take() {
-            // On failure before a reply, fall through to a fresh connection.
-            if let Ok((outcome, open)) = get(open, &self.authority, path, expect, deadline).await {
-                self.idle = open;
-                return outcome;
-            }
+            Kind::Tcp => match net::connect(target).await {
+                Ok(_) => Outcome::Ready,
+                Err(failure) => Outcome::NotReady(failure.into()),
+            },
         }
-        let stream = match net::connect(&self.target).await {
-            Ok(stream) => stream,
-            Err(reason) => return Outcome::NotReady(reason),
-        };
-        let (outcome, open) =
-            get_fresh(QuickAck(stream), &self.authority, path, expect, deadline).await;
-        self.idle = open;
-        outcome
     }
 }
 
@@ -142,93 +113,87 @@ pub async fn http_get<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let exchange = get_fresh(stream, authority, path, expect, deadline);
-    match timeout_at(deadline, exchange).await {
+    let ask = Get {
+        authority,
+        path,
+        expect,
+        deadline,
+    };
+    match timeout_at(deadline, ask.fresh(stream)).await {
         Ok((outcome, _)) => outcome,
         Err(_) => Outcome::NotReady(Reason::NoReply { within: limit }),
     }
 }
 
-/// One GET on a new connection over `stream`: its outcome, and the connection if it can carry
-/// the next request. Unlike a reused connection, a failure here is the endpoint's news.
-async fn get_fresh<S>(
-    stream: S,
-    authority: &str,
-    path: &str,
-    expect: &StatusSet,
+/// One readiness GET: what to ask, what counts as ready, and when to stop reading. The caller
+/// bounds the whole attempt with the same deadline.
+struct Get<'a> {
+    authority: &'a str,
+    path: &'a str,
+    expect: &'a StatusSet,
     deadline: Instant,
-) -> (Outcome, Option<Open<S>>)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    match handshake(stream).await {
-        Ok(open) => match get(open, authority, path, expect, deadline).await {
-            Ok(exchanged) => exchanged,
-            Err(failed) => (Outcome::NotReady(failed.reason()), None),
-        },
-        Err(reason) => (Outcome::NotReady(reason), None),
-    }
 }
 
-async fn handshake<S>(stream: S) -> Result<Open<S>, Reason>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (sender, connection) = net::http1(stream).await.map_err(|e| classify(&e))?;
-    Ok(Open {
-        sender,
-        connection: Driven::new(connection),
-    })
-}
-
-/// One GET on an open connection. The caller bounds it with the attempt's deadline.
-async fn get<S>(
-    mut open: Open<S>,
-    authority: &str,
-    path: &str,
-    expect: &StatusSet,
-    deadline: Instant,
-) -> Exchanged<S>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let request = match Request::get(path)
-        .header(HOST, authority)
-        .header(USER_AGENT, net::AGENT)
-        .body(Empty::<Bytes>::new())
-    {
-        Ok(request) => request,
-        Err(e) => {
-            let reason = Reason::Other(format!("cannot build the request: {e}"));
-            return Ok((Outcome::NotReady(reason), None));
+impl Get<'_> {
+    /// Asks on the kept-alive connection in `idle` if there is one, else on a new connection;
+    /// leaves in `idle` the connection that can carry the next request, if any.
+    async fn on(&self, target: &Target, idle: &mut Option<Exchange<QuickAck>>) -> Outcome {
+        if let Some(exchange) = idle.take() {
+            // On failure before a reply, fall through to a fresh connection.
+            if let Ok((outcome, exchange)) = self.ask(exchange).await {
+                *idle = exchange;
+                return outcome;
+            }
         }
-    };
-    // A connection the peer closed while idle fails here or in the request, before any reply.
-    let Some(ready) = open.connection.run(open.sender.ready()).await else {
-        return Err(Failed::Closed);
-    };
-    ready.map_err(Failed::Http)?;
-    let Some(response) = open.connection.run(open.sender.send_request(request)).await else {
-        return Err(Failed::Closed);
-    };
-    let response = response.map_err(Failed::Http)?;
-    let code = response.status().as_u16();
-    if expect.contains(code) {
-        return Ok((Outcome::Ready, None));
+        let stream = match net::connect(target).await {
+            Ok(stream) => stream,
+            Err(failure) => return Outcome::NotReady(failure.into()),
+        };
+        let (outcome, exchange) = self.fresh(QuickAck(stream)).await;
+        *idle = exchange;
+        outcome
     }
-    // The proxy's own explanation, if it arrives before the deadline; the status stands.
-    let (prefix, complete) = open
-        .connection
-        .run(body_prefix(response.into_body(), deadline))
-        .await
-        .unwrap_or_default();
-    let outcome = Outcome::NotReady(Reason::Status {
-        code,
-        text: reason::first_line(&prefix),
-    });
-    // Only a body read to its end leaves the connection in step for the next request.
-    let reusable = complete && !open.connection.finished() && !open.sender.is_closed();
-    Ok((outcome, reusable.then_some(open)))
+
+    /// Asks on a new connection over `stream`. Unlike on a reused connection, a failure here is
+    /// the endpoint's news.
+    async fn fresh<S>(&self, stream: S) -> (Outcome, Option<Exchange<S>>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let exchanged = match Exchange::open(stream).await {
+            Ok(exchange) => self.ask(exchange).await,
+            Err(failure) => Err(failure),
+        };
+        exchanged.unwrap_or_else(|failure| (Outcome::NotReady(failure.into()), None))
+    }
+
+    /// Asks on an open connection and classifies the reply.
+    async fn ask<S>(&self, mut exchange: Exchange<S>) -> Exchanged<S>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let request = match net::request(Method::GET, self.authority, self.path, &[]) {
+            Ok(request) => request,
+            Err(failure) => return Ok((Outcome::NotReady(failure.into()), None)),
+        };
+        let response = exchange.send(request).await?;
+        let code = response.status().as_u16();
+        if self.expect.contains(code) {
+            return Ok((Outcome::Ready, None));
+        }
+        // The proxy's own explanation, if it arrives before the deadline; the status stands.
+        let (prefix, complete) = exchange
+            .drive(body_prefix(response.into_body(), self.deadline))
+            .await
+            .unwrap_or_default();
+        let outcome = Outcome::NotReady(Reason::Status {
+            code,
+            text: reason::first_line(&prefix),
+        });
+        // Only a body read to its end leaves the connection in step for the next request.
+        let reusable = complete && exchange.reusable();
+        Ok((outcome, reusable.then_some(exchange)))
+    }
 }
 
 /// Reads at most `REASON_BYTES` of a body; stops at its end, the first error, or `deadline`
@@ -258,31 +223,4 @@ async fn body_prefix(mut body: hyper::body::Incoming, deadline: Instant) -> (Vec
             Ok(Some(Err(_))) | Err(_) => return (prefix, false),
         }
     }
-}
-
-/// Turns a hyper error into the reason a person would want to read.
-fn classify(e: &hyper::Error) -> Reason {
-    // `is_parse_too_large` exists only with hyper's server feature; the message is stable.
-    if e.is_parse() && e.to_string().contains("too large") {
-        return Reason::HeadTooLarge;
-    }
-    if e.is_parse() || e.is_parse_status() || e.is_parse_version_h2() {
-        return Reason::NotHttp;
-    }
-    let mut source = std::error::Error::source(e);
-    while let Some(inner) = source {
-        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-            return match io.kind() {
-                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => {
-                    Reason::Reset
-                }
-                _ => Reason::Other(io.to_string()),
-            };
-        }
-        source = inner.source();
-    }
-    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
-        return Reason::ClosedEarly;
-    }
-    Reason::Other(e.to_string())
 }

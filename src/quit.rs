@@ -6,18 +6,15 @@
 //! failures are retried (the proxy may be restarting its admin listener); anything the proxy
 //! answered is final. A quit never changes readygate's exit code: it is reported, not returned.
 
-use std::io;
 use std::time::Duration;
 
-use http_body_util::Empty;
-use hyper::body::Bytes;
-use hyper::header::{CONNECTION, CONTENT_LENGTH, HOST, USER_AGENT};
-use hyper::Request;
+use hyper::header::{CONNECTION, CONTENT_LENGTH};
+use hyper::Method;
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 use tracing::{debug, info, warn};
 
-use crate::net;
+use crate::net::{self, Exchange, Failure};
 use crate::target::{Kind, Target};
 
 /// Time allowed for one quit URL, retries included.
@@ -40,11 +37,11 @@ pub enum Quit {
     /// Any other status.
     Rejected(u16),
     /// No connection after every attempt.
-    Unreachable(String),
+    Unreachable(Failure),
     /// Connected, but no reply head within the budget.
     NoReply,
     /// Anything else (a reply that is not HTTP, a URL that cannot be POSTed).
-    Failed(String),
+    Failed(Failure),
 }
 
 impl Quit {
@@ -61,7 +58,7 @@ impl Quit {
             Quit::Rejected(code) => format!("rejected ({code})"),
             Quit::Unreachable(detail) => format!("unreachable: {detail}"),
             Quit::NoReply => format!("no reply within {}s", QUIT_BUDGET.as_secs()),
-            Quit::Failed(detail) => detail.clone(),
+            Quit::Failed(failure) => failure.to_string(),
         }
     }
 }
@@ -94,33 +91,32 @@ pub async fn quit_all(targets: &[Target]) -> Vec<Quit> {
 /// POSTs one quit URL, within `QUIT_BUDGET`.
 pub async fn quit(target: &Target) -> Quit {
     let Kind::Http { path } = target.kind() else {
-        return Quit::Failed("a quit URL must be http://".into());
+        return Quit::Failed(Failure::Other("a quit URL must be http://".into()));
     };
     let deadline = Instant::now() + QUIT_BUDGET;
-    match timeout_at(deadline, connect_with_retries(target)).await {
-        Ok(Ok(stream)) => match timeout_at(deadline, post(stream, &target.authority(), path)).await
-        {
-            Ok(outcome) => outcome,
-            Err(_) => Quit::NoReply,
-        },
-        Ok(Err(detail)) => Quit::Unreachable(detail),
-        Err(_) => Quit::Unreachable(format!("no connection within {}s", QUIT_BUDGET.as_secs())),
-    }
+    let stream = match timeout_at(deadline, connect_with_retries(target)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(failure)) => return Quit::Unreachable(failure),
+        Err(_) => {
+            let within = format!("no connection within {}s", QUIT_BUDGET.as_secs());
+            return Quit::Unreachable(Failure::Other(within));
+        }
+    };
+    timeout_at(deadline, post(stream, &target.authority(), path))
+        .await
+        .unwrap_or(Quit::NoReply)
 }
 
 /// Connects, retrying connection failures a few times with a short, growing pause.
-async fn connect_with_retries(target: &Target) -> Result<TcpStream, String> {
+async fn connect_with_retries(target: &Target) -> Result<TcpStream, Failure> {
     let mut delay = RETRY_DELAY;
     let mut attempt = 1;
     loop {
-        match net::connect(target)
-            .await
-            .map_err(|reason| reason.to_string())
-        {
+        match net::connect(target).await {
             Ok(stream) => return Ok(stream),
-            Err(detail) if attempt >= CONNECT_ATTEMPTS => return Err(detail),
-            Err(detail) => {
-                debug!(url = %target, attempt, reason = detail.as_str(), "quit: retrying");
+            Err(failure) if attempt >= CONNECT_ATTEMPTS => return Err(failure),
+            Err(failure) => {
+                debug!(url = %target, attempt, reason = %failure, "quit: retrying");
                 tokio::time::sleep(delay).await;
                 delay *= 2;
                 attempt += 1;
@@ -129,30 +125,19 @@ async fn connect_with_retries(target: &Target) -> Result<TcpStream, String> {
     }
 }
 
-/// Sends the POST over `stream` and classifies what came back.
+/// Sends the POST over `stream` (asking the proxy to close the connection after its reply) and
+/// classifies what came back.
 async fn post(stream: TcpStream, authority: &str, path: &str) -> Quit {
-    let (mut sender, connection) = match net::http1(stream).await {
-        Ok(pair) => pair,
-        Err(e) => return classify(&e),
+    let headers = [(CONTENT_LENGTH, "0"), (CONNECTION, "close")];
+    let sent = async {
+        let request = net::request(Method::POST, authority, path, &headers)?;
+        Exchange::open(stream).await?.send(request).await
     };
-    let request = match Request::post(path)
-        .header(HOST, authority)
-        .header(USER_AGENT, net::AGENT)
-        .header(CONTENT_LENGTH, "0")
-        .header(CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
-    {
-        Ok(request) => request,
-        Err(e) => return Quit::Failed(format!("cannot build the request: {e}")),
-    };
-    match net::Driven::new(connection)
-        .run(sender.send_request(request))
-        .await
-    {
-        Some(Ok(response)) => classify_status(response.status().as_u16()),
-        Some(Err(e)) => classify(&e),
-        // The proxy closed the connection with our request pending: it is exiting.
-        None => Quit::Dropped,
+    match sent.await {
+        Ok(response) => classify_status(response.status().as_u16()),
+        // The proxy closed or reset the connection with our request pending: it is exiting.
+        Err(failure) if failure.peer_went_away() => Quit::Dropped,
+        Err(failure) => Quit::Failed(failure),
     }
 }
 
@@ -163,30 +148,6 @@ pub fn classify_status(code: u16) -> Quit {
         403..=405 => Quit::Disabled(code),
         _ => Quit::Rejected(code),
     }
-}
-
-/// A failed exchange: the proxy closing or resetting the connection is what exiting looks like.
-fn classify(e: &hyper::Error) -> Quit {
-    if e.is_parse() || e.is_parse_status() || e.is_parse_version_h2() {
-        return Quit::Failed("the reply was not HTTP".into());
-    }
-    let mut source = std::error::Error::source(e);
-    while let Some(inner) = source {
-        if let Some(io) = inner.downcast_ref::<io::Error>() {
-            return match io.kind() {
-                io::ErrorKind::ConnectionReset
-                | io::ErrorKind::ConnectionAborted
-                | io::ErrorKind::BrokenPipe
-                | io::ErrorKind::UnexpectedEof => Quit::Dropped,
-                _ => Quit::Failed(io.to_string()),
-            };
-        }
-        source = inner.source();
-    }
-    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
-        return Quit::Dropped;
-    }
-    Quit::Failed(e.to_string())
 }
 
 #[cfg(test)]
@@ -210,6 +171,6 @@ mod tests {
         assert!(Quit::Dropped.succeeded());
         assert!(!Quit::Disabled(404).succeeded());
         assert!(!Quit::NoReply.succeeded());
-        assert!(!Quit::Unreachable("x".into()).succeeded());
+        assert!(!Quit::Unreachable(Failure::Reset).succeeded());
     }
 }

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::net::Failure;
 use crate::parse::format_duration;
 
 /// Longest proxy-supplied text kept, in characters.
@@ -14,43 +15,27 @@ const MAX_TEXT_CHARS: usize = 120;
 /// Why one attempt did not find the endpoint ready.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reason {
-    /// Connection refused on every address: the proxy has not bound its port yet.
-    NothingListening { authority: String },
-    /// The system resolver could not resolve the host.
-    Unresolved { host: String, detail: String },
-    /// Connecting failed for another reason.
-    ConnectFailed { authority: String, detail: String },
+    /// No reply: connecting failed, or the connection did (worded by `net`).
+    Transport(Failure),
     /// The attempt did not finish within the per-request timeout.
     NoReply { within: Duration },
-    /// The peer reset the connection.
-    Reset,
-    /// The peer closed the connection before a complete reply head.
-    ClosedEarly,
-    /// The reply did not parse as HTTP/1.x.
-    NotHttp,
-    /// The reply head was larger than readygate reads.
-    HeadTooLarge,
     /// An HTTP status that is not in --expect-status, with the first line of the body.
     Status { code: u16, text: Option<String> },
     /// Anything else, with its description.
     Other(String),
 }
 
+impl From<Failure> for Reason {
+    fn from(failure: Failure) -> Self {
+        Reason::Transport(failure)
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reason::NothingListening { authority } => {
-                write!(f, "nothing listening on {authority} yet")
-            }
-            Reason::Unresolved { host, detail } => write!(f, "cannot resolve {host}: {detail}"),
-            Reason::ConnectFailed { authority, detail } => {
-                write!(f, "cannot connect to {authority}: {detail}")
-            }
+            Reason::Transport(failure) => failure.fmt(f),
             Reason::NoReply { within } => write!(f, "no reply within {}", format_duration(*within)),
-            Reason::Reset => f.write_str("connection reset by the endpoint"),
-            Reason::ClosedEarly => f.write_str("connection closed before a reply"),
-            Reason::NotHttp => f.write_str("reply was not HTTP"),
-            Reason::HeadTooLarge => f.write_str("reply head too large"),
             Reason::Status {
                 code,
                 text: Some(text),
@@ -173,9 +158,9 @@ mod tests {
 
     #[test]
     fn reasons_read_as_sentences() {
-        let r = Reason::NothingListening {
+        let r = Reason::from(Failure::NothingListening {
             authority: "127.0.0.1:15020".into(),
-        };
+        });
         assert_eq!(r.to_string(), "nothing listening on 127.0.0.1:15020 yet");
         let r = Reason::NoReply {
             within: Duration::from_secs(1),

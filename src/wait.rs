@@ -333,9 +333,9 @@ mod tests {
                 ),
                 (
                     "tcp://localhost:15001".into(),
-                    Reason::NothingListening {
+                    Reason::from(crate::net::Failure::NothingListening {
                         authority: "localhost:15001".into(),
-                    },
+                    }),
                 ),
             ],
         };
