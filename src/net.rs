@@ -113,6 +113,31 @@ pub async fn connect(target: &Target) -> Result<TcpStream, Failure> {
     })
 }
 
+/// Runs `futures` concurrently in the caller's task and returns their outputs in order. No task
+/// is spawned: as with the inline-driven connection, nothing outlives the caller.
+pub async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(out) => *output = Some(out),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
 /// A bodiless request for `path` with the headers every readygate request carries (`Host`,
 /// `User-Agent`) and the caller's own.
 pub fn request(

@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use support::proxy::{Proxy, QuitReply};
@@ -12,8 +12,9 @@ use support::{eventually, finish, readygate, run};
 #[test]
 fn sigterm_while_waiting_exits_143_and_quits_the_sidecar() {
     let proxy = Proxy::start(false, QuitReply::Ok);
-    let dir = std::env::temp_dir().join(format!("readygate-never-ran-{}", std::process::id()));
-    let ran = dir.join("ran");
+    // The command would create this file: a directory that exists, a name that does not yet.
+    let ran = std::env::temp_dir().join(format!("readygate-never-ran-{}", std::process::id()));
+    let _ = std::fs::remove_file(&ran);
     let child = readygate()
         .args(proxy.args())
         .args(["-t", "0", "-S", "--", "touch"])
@@ -26,11 +27,7 @@ fn sigterm_while_waiting_exits_143_and_quits_the_sidecar() {
     eventually("the first probe", Duration::from_secs(10), || {
         proxy.probes() >= 1
     });
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    support::send_signal("TERM", child.id());
     let result = finish(child);
     result
         .assert_code(143)

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use super::server::{read_head, reset, write_huge, Server};
+use super::server::{answer, read_head, reset, write_huge, Server};
 
 /// How the endpoint treats one connection.
 #[derive(Clone)]
@@ -194,4 +194,69 @@ fn handle(
 /// The request head, if the peer sent one.
 fn request_head(stream: &mut TcpStream) -> Option<String> {
     Some(read_head(stream)).filter(|head| !head.is_empty())
+}
+
+/// A sidecar that exits when told to quit, as a real one does: it answers 200 to every request,
+/// and once it has answered a POST it stops listening, so its port refuses connections.
+pub struct ExitingSidecar {
+    pub addr: SocketAddr,
+    /// The listening server until a POST closes it.
+    server: Arc<Mutex<Option<Server>>>,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl ExitingSidecar {
+    /// Listens on 127.0.0.1, on a free port.
+    pub fn start() -> ExitingSidecar {
+        let server: Arc<Mutex<Option<Server>>> = Arc::new(Mutex::new(None));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (slot, r) = (server.clone(), requests.clone());
+        let listening = Server::start(move |_, mut stream| {
+            let Some(head) = request_head(&mut stream) else {
+                return;
+            };
+            let quit = head.starts_with("POST ");
+            r.lock().expect("lock").push(head);
+            answer(&mut stream, 200);
+            drop(stream);
+            if quit {
+                // Taken out first: closing waits for the accept loop, never for this lock.
+                let server = slot.lock().expect("lock").take();
+                if let Some(server) = server {
+                    server.close();
+                }
+            }
+        });
+        let addr = listening.addr;
+        *server.lock().expect("lock") = Some(listening);
+        ExitingSidecar {
+            addr,
+            server,
+            requests,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/ready`.
+    pub fn url(&self) -> String {
+        format!("http://{}/ready", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/quitquitquit`.
+    pub fn quit_url(&self) -> String {
+        format!("http://{}/quitquitquit", self.addr)
+    }
+
+    /// The quit POSTs received.
+    pub fn quits(&self) -> usize {
+        let requests = self.requests.lock().expect("lock");
+        requests.iter().filter(|r| r.starts_with("POST ")).count()
+    }
+}
+
+impl Drop for ExitingSidecar {
+    fn drop(&mut self) {
+        // The handler holds the slot too, so the server must be taken out to be closed.
+        let server = self.server.lock().expect("lock").take();
+        drop(server);
+    }
 }
