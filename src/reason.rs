@@ -21,8 +21,8 @@ pub enum Reason {
     NoReply { within: Duration },
     /// An HTTP status that is not in --expect-status, with the first line of the body.
     Status { code: u16, text: Option<String> },
-    /// Anything else, with its description.
-    Other(String),
+    /// The deadline passed before the endpoint's first attempt could finish.
+    NotProbedYet,
 }
 
 impl From<Failure> for Reason {
@@ -48,7 +48,7 @@ impl fmt::Display for Reason {
                 )
             }
             Reason::Status { code, text: None } => write!(f, "{code} {}", status_name(*code)),
-            Reason::Other(detail) => f.write_str(detail),
+            Reason::NotProbedYet => f.write_str("not probed yet"),
         }
     }
 }

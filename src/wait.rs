@@ -6,14 +6,11 @@
 
 use std::time::Duration;
 
-use std::future::{poll_fn, Future};
-use std::pin::Pin;
-use std::task::Poll;
-
 use tokio::time::Instant;
 use tracing::{debug, info};
 
 use crate::backoff::{Backoff, Jitter};
+use crate::net;
 use crate::parse::{format_duration, StatusSet};
 use crate::probe::{Outcome, Prober};
 use crate::reason::Reason;
@@ -204,30 +201,11 @@ async fn probe_pending(
     expect: &StatusSet,
     limit: Duration,
 ) -> Vec<Outcome> {
-    let mut probes: Vec<Pin<Box<dyn Future<Output = Outcome> + '_>>> = endpoints
+    let probes = endpoints
         .iter_mut()
         .filter(|e| !e.ready)
-        .map(|e| {
-            Box::pin(e.prober.probe(expect, limit)) as Pin<Box<dyn Future<Output = Outcome> + '_>>
-        })
-        .collect();
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; probes.len()];
-    poll_fn(|cx| {
-        for (probe, slot) in probes.iter_mut().zip(outcomes.iter_mut()) {
-            if slot.is_none() {
-                if let Poll::Ready(outcome) = probe.as_mut().poll(cx) {
-                    *slot = Some(outcome);
-                }
-            }
-        }
-        if outcomes.iter().all(Option::is_some) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    })
-    .await;
-    outcomes.into_iter().flatten().collect()
+        .map(|e| e.prober.probe(expect, limit));
+    net::join_all(probes).await
 }
 
 fn record(endpoint: &mut Endpoint, outcome: Outcome, attempt: u32, elapsed: Duration) {
@@ -267,10 +245,7 @@ fn timed_out(endpoints: &[Endpoint], elapsed: Duration, attempts: u32) -> Waited
 
 /// The endpoint's latest reason; an attempt cut short before any answer leaves none.
 fn last_reason(endpoint: &Endpoint) -> Reason {
-    endpoint
-        .last
-        .clone()
-        .unwrap_or_else(|| Reason::Other("not probed yet".into()))
+    endpoint.last.clone().unwrap_or(Reason::NotProbedYet)
 }
 
 fn millis(d: Duration) -> u64 {
