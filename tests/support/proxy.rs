@@ -6,7 +6,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::server::{read_head, reset, Server};
+use super::http::{read_head, reply, reset};
+use super::server::Server;
 
 /// The readiness path served, as Istio's pilot-agent serves it.
 pub const READY_PATH: &str = "/healthz/ready";
@@ -160,12 +161,8 @@ fn handle(
 }
 
 fn respond(stream: &mut TcpStream, code: u16) {
-    let body = if code == 200 { "OK\n" } else { "no\n" };
-    let reply = format!(
-        "HTTP/1.1 {code} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(reply.as_bytes());
+    let body: &[u8] = if code == 200 { b"OK\n" } else { b"no\n" };
+    let _ = stream.write_all(&reply(code, body, true));
 }
 
 /// Reads the request head; returns its first line.
