@@ -115,8 +115,9 @@ fn timeout_fatal_false_in_wait_only_mode_exits_0() {
 }
 
 #[test]
-fn timeout_0_waits_past_any_default_until_ready() {
-    // With -t 0 there is no deadline: the endpoint becomes ready only after many attempts.
+fn timeout_0_sets_no_deadline_and_waits_until_ready() {
+    // With -t 0 there is no deadline at all (not the 120 s default, which a test cannot wait
+    // out): the start line says so, and the endpoint becomes ready only after many attempts.
     let ep = Endpoint::scripted("127.0.0.1:0", |n| {
         if n < 30 {
             Behaviour::Status(503, Vec::new())
@@ -124,7 +125,7 @@ fn timeout_0_waits_past_any_default_until_ready() {
             Behaviour::Status(200, Vec::new())
         }
     });
-    run(readygate().args([
+    let result = run(readygate().args([
         "--url",
         &ep.url(),
         "-t",
@@ -133,7 +134,9 @@ fn timeout_0_waits_past_any_default_until_ready() {
         "1ms",
         "--max-interval",
         "1ms",
-    ]))
-    .assert_code(0);
+    ]));
+    result.assert_code(0);
+    let start = result.stderr.lines().next().unwrap_or_default();
+    assert!(start.contains("timeout=none"), "{start}");
     assert_eq!(ep.hits(), 31);
 }
