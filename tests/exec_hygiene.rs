@@ -124,13 +124,11 @@ fn a_command_that_is_not_executable_exits_126() {
 
 #[test]
 fn stdout_carries_only_the_commands_output() {
-    let ep = Endpoint::scripted("127.0.0.1:0", |n| {
-        if n < 3 {
-            Behaviour::Status(503, b"warming up".to_vec())
-        } else {
-            Behaviour::Status(200, Vec::new())
-        }
-    });
+    let ep = Endpoint::after(
+        3,
+        Behaviour::Status(503, b"warming up".to_vec()),
+        Behaviour::Status(200, Vec::new()),
+    );
     for format in ["text", "json"] {
         let result = run(readygate().args([
             "--url",

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use support::endpoint::{Behaviour, Endpoint};
-use support::{attempt_of, readygate, run, sh, status_kib, Watched};
+use support::{attempt_of, readygate, run, sh, status_kib, Watched, EVERY_MS};
 
 const GIB: usize = 1024 * 1024 * 1024;
 
@@ -37,19 +37,19 @@ fn enormous_bodies_and_header_blocks_keep_memory_small() {
             Behaviour::HugeHead(GIB)
         }
     });
-    let mut watched = Watched::spawn(readygate().args([
-        "-v",
-        "--url",
-        &ep.url(),
-        "-t",
-        "20s",
-        "--request-timeout",
-        "300ms",
-        "--interval",
-        "1ms",
-        "--max-interval",
-        "1ms",
-    ]));
+    let mut watched = Watched::spawn(
+        readygate()
+            .args([
+                "-v",
+                "--url",
+                &ep.url(),
+                "-t",
+                "20s",
+                "--request-timeout",
+                "300ms",
+            ])
+            .args(EVERY_MS),
+    );
     watched.wait_for_line("20 attempts", Duration::from_secs(15), |l| {
         attempt_of(l).is_some_and(|a| a >= 20)
     });

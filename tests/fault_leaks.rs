@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use support::endpoint::{Behaviour, Endpoint};
-use support::{attempt_of, fd_count, kill, readygate, status_kib, Watched};
+use support::{attempt_of, fd_count, kill, readygate, status_kib, Watched, EVERY_MS};
 
 const EARLY: u64 = 1_000;
 const LATE: u64 = 5_000;
@@ -26,19 +26,11 @@ fn max_fds(pid: u32) -> usize {
 
 /// Waits a long time on `url` at 1 ms intervals; returns (fds, RSS KiB) at EARLY and at LATE.
 fn sample(url: &str) -> ((usize, u64), (usize, u64)) {
-    let mut watched = Watched::spawn(readygate().args([
-        "-v",
-        "--url",
-        url,
-        "-t",
-        "0",
-        "--interval",
-        "1ms",
-        "--max-interval",
-        "1ms",
-        "--request-timeout",
-        "1s",
-    ]));
+    let mut watched = Watched::spawn(
+        readygate()
+            .args(["-v", "--url", url, "-t", "0", "--request-timeout", "1s"])
+            .args(EVERY_MS),
+    );
     let pid = watched.pid();
     let mut at = |n: u64| {
         watched.wait_for_line(&format!("attempt {n}"), Duration::from_secs(60), |l| {

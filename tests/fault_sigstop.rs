@@ -11,6 +11,14 @@ use std::time::Duration;
 use support::endpoint::{Behaviour, Endpoint};
 use support::{eventually, kill, readygate, sh, state, Watched};
 
+/// Stops `pid` with SIGSTOP and waits until the kernel reports it stopped.
+fn stop(pid: u32) {
+    kill(pid, libc::SIGSTOP);
+    eventually("readygate stopped", Duration::from_secs(10), || {
+        state(pid) == 'T'
+    });
+}
+
 #[test]
 fn a_stopped_and_continued_gate_still_becomes_ready_and_runs_the_command() {
     let ready = Arc::new(AtomicBool::new(false));
@@ -33,10 +41,7 @@ fn a_stopped_and_continued_gate_still_becomes_ready_and_runs_the_command() {
     eventually("a few probes", Duration::from_secs(10), || {
         server.hits() >= 3
     });
-    kill(pid, libc::SIGSTOP);
-    eventually("readygate stopped", Duration::from_secs(10), || {
-        state(pid) == 'T'
-    });
+    stop(pid);
     // While it is stopped, the endpoint becomes ready; nothing can have noticed yet.
     ready.store(true, Ordering::SeqCst);
     let hits_while_stopped = server.hits();
@@ -77,10 +82,7 @@ fn a_stop_during_an_attempt_in_flight_does_not_wedge_it() {
     eventually("the first attempt", Duration::from_secs(10), || {
         server.hits() >= 1
     });
-    kill(pid, libc::SIGSTOP);
-    eventually("readygate stopped", Duration::from_secs(10), || {
-        state(pid) == 'T'
-    });
+    stop(pid);
     kill(pid, libc::SIGCONT);
     watched.wait_for_line("the abandoned attempt", Duration::from_secs(10), |l| {
         l.contains("no reply within 1s")

@@ -51,14 +51,23 @@ pub struct Endpoint {
     pub addr: SocketAddr,
     server: Server,
     requests: Arc<Mutex<Vec<String>>>,
-    /// Connections kept open without an answer until the endpoint drops.
-    held: Arc<Mutex<Vec<TcpStream>>>,
 }
 
 impl Endpoint {
     /// Serves `behaviour` for every connection on 127.0.0.1.
     pub fn start(behaviour: Behaviour) -> Endpoint {
         Self::scripted("127.0.0.1:0", move |_| behaviour.clone())
+    }
+
+    /// Serves `early` to the first `n` connections on 127.0.0.1, then `late` to every other.
+    pub fn after(n: usize, early: Behaviour, late: Behaviour) -> Endpoint {
+        Self::scripted("127.0.0.1:0", move |i| {
+            if i < n {
+                early.clone()
+            } else {
+                late.clone()
+            }
+        })
     }
 
     /// Serves the n-th connection with `script(n)` on `bind` (such as `[::1]:0`).
@@ -75,17 +84,18 @@ impl Endpoint {
         script: impl Fn(usize) -> Behaviour + Send + Sync + 'static,
     ) -> Endpoint {
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let held = Arc::new(Mutex::new(Vec::new()));
-        let (r, k) = (requests.clone(), held.clone());
+        // Connections kept open without an answer: the handler owns them, so they close when
+        // the server drops it (on the endpoint's drop, once it stops accepting).
+        let held = Mutex::new(Vec::new());
+        let r = requests.clone();
         let server = Server::on(
             listener,
-            Arc::new(move |n, stream| handle(stream, script(n), &r, &k)),
+            Arc::new(move |n, stream| handle(stream, script(n), &r, &held)),
         );
         Endpoint {
             addr: server.addr,
             server,
             requests,
-            held,
         }
     }
 
@@ -112,13 +122,6 @@ impl Endpoint {
     /// Stops accepting and returns once the port is closed (connections are then refused).
     pub fn close(self) {
         drop(self);
-    }
-}
-
-impl Drop for Endpoint {
-    fn drop(&mut self) {
-        // The server stops accepting when it drops; held connections are closed here.
-        self.held.lock().expect("lock").clear();
     }
 }
 

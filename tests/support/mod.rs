@@ -19,6 +19,6 @@ pub use os::{
     status_kib, temp_dir, temp_path,
 };
 pub use process::{
-    attempt_of, eventually, finish, readygate, run, sh, wait_with_deadline, Run, Watched,
+    attempt_of, eventually, finish, readygate, run, sh, wait_with_deadline, Run, Watched, EVERY_MS,
     RUN_DEADLINE,
 };

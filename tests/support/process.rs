@@ -26,6 +26,9 @@ pub fn readygate() -> Command {
     cmd
 }
 
+/// Probe every millisecond: many attempts in a short test.
+pub const EVERY_MS: [&str; 4] = ["--interval", "1ms", "--max-interval", "1ms"];
+
 /// Runs `sh -c script` as the command; handy for commands that report through files.
 pub fn sh(script: &str) -> [&OsStr; 3] {
     [OsStr::new("sh"), OsStr::new("-c"), OsStr::new(script)]
@@ -62,6 +65,11 @@ impl Run {
             self.stdout
         );
         self
+    }
+
+    /// The stderr lines that contain `needle`.
+    pub fn stderr_lines_with(&self, needle: &str) -> Vec<&str> {
+        self.stderr.lines().filter(|l| l.contains(needle)).collect()
     }
 
     /// Asserts stderr contains `needle`.
@@ -159,6 +167,7 @@ impl Watched {
         let start = Instant::now();
         let (lock, changed) = &*self.lines.clone();
         let mut seen = 0;
+        let mut exited = None;
         loop {
             let lines = lock.lock().expect("lock");
             if let Some(line) = lines[seen..]
@@ -169,6 +178,12 @@ impl Watched {
                 return line.to_string();
             }
             seen = lines.len();
+            if let Some(status) = exited {
+                panic!(
+                    "readygate exited ({status}) before {what}; stderr:\n{}",
+                    lines.concat()
+                );
+            }
             let left = deadline.saturating_sub(start.elapsed());
             assert!(
                 !left.is_zero(),
@@ -180,22 +195,11 @@ impl Watched {
                 .expect("lock");
             drop(lines);
             if let Ok(Some(status)) = self.child.try_wait() {
-                // Give the reader a last chance to collect lines written before the exit.
+                // One last pass over what the reader collects up to the end of the pipe.
                 if let Some(reader) = self.stderr.take() {
                     reader.join().expect("stderr reader");
                 }
-                let lines = lock.lock().expect("lock");
-                if let Some(line) = lines[seen..]
-                    .iter()
-                    .map(|l| l.trim_end())
-                    .find(|l| matches(l))
-                {
-                    return line.to_string();
-                }
-                panic!(
-                    "readygate exited ({status}) before {what}; stderr:\n{}",
-                    lines.concat()
-                );
+                exited = Some(status);
             }
         }
     }

@@ -43,8 +43,6 @@ pub struct Proxy {
     pub addr: SocketAddr,
     _server: Server,
     requests: Arc<Mutex<Vec<Request>>>,
-    /// Quit requests kept open without an answer until the proxy drops.
-    held: Arc<Mutex<Vec<TcpStream>>>,
 }
 
 impl Proxy {
@@ -57,15 +55,16 @@ impl Proxy {
     /// a command that creates it just before exiting shows the quit came after it.
     pub fn with_marker(ready: bool, quit: QuitReply, marker: Option<PathBuf>) -> Proxy {
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let held = Arc::new(Mutex::new(Vec::new()));
-        let (r, h) = (requests.clone(), held.clone());
+        // Quit requests kept open without an answer: the handler owns them, so they close when
+        // the server drops it (on the proxy's drop, once it stops accepting).
+        let held = Mutex::new(Vec::new());
+        let r = requests.clone();
         let server =
-            Server::start(move |_, stream| handle(stream, ready, quit, marker.clone(), &r, &h));
+            Server::start(move |_, stream| handle(stream, ready, quit, marker.clone(), &r, &held));
         Proxy {
             addr: server.addr,
             _server: server,
             requests,
-            held,
         }
     }
 
@@ -119,13 +118,6 @@ impl Proxy {
             .iter()
             .filter(|r| r.line.starts_with(&wanted))
             .count()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        // The server stops accepting when it drops; held connections are closed here.
-        self.held.lock().expect("lock").clear();
     }
 }
 
