@@ -33,7 +33,8 @@ pub enum Behaviour {
     HugeBody(usize),
     /// Write this head, then this many bytes of body (sent as fast as the peer reads).
     Flood(String, usize),
-    /// Read the request, then behave as the inner behaviour this long after the accept.
+    /// Read the request, then behave as the inner behaviour this long after the accept (a late
+    /// reply; not for `KeepAlive`, which answers at once).
     Late(Duration, Box<Behaviour>),
     /// Answer a 503 with this many bytes of headers.
     HugeHead(usize),
