@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # install-deps.sh: idempotently installs what bench/run.py needs: python3, gcc, a static libc, musl-gcc, curl.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 # Why each: python3 runs the harness and the endpoint; gcc + libc6-dev build bench/*.c statically; musl-tools
 # (musl-gcc) is preferred for them because static musl programs start faster than static glibc ones; curl is
@@ -19,16 +21,16 @@ if ((${#missing[@]} > 0)); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-failed=0
 for tool in python3 gcc musl-gcc /usr/bin/curl; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "bench/install-deps.sh: $tool still missing after install" >&2
-        failed=$((failed + 1))
+    if command -v "$tool" >/dev/null; then
+        pass "$tool"
+    else
+        fail "$tool" "still missing after install"
     fi
 done
-if [[ ! -e /usr/lib/x86_64-linux-gnu/libc.a && ! -e /usr/lib/aarch64-linux-gnu/libc.a ]]; then
-    echo "bench/install-deps.sh: static libc (libc.a) missing" >&2
-    failed=$((failed + 1))
+if [[ -e /usr/lib/x86_64-linux-gnu/libc.a || -e /usr/lib/aarch64-linux-gnu/libc.a ]]; then
+    pass "static libc (libc.a)"
+else
+    fail "static libc (libc.a)" "missing"
 fi
-echo "$((5 - failed)) passed, $failed failed"
-((failed == 0))
+summary

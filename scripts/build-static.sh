@@ -18,26 +18,24 @@ ARM=aarch64-unknown-linux-musl
 export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER="${CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER:-rust-lld}"
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER="${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER:-rust-lld}"
 
-passed=0
-failed=0
-skipped=0
-pass() { passed=$((passed + 1)); printf 'PASS %s\n' "$*"; }
-fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 skip() {
     if [[ "${CI:-}" == "true" ]]; then
         fail "$* (CI=true: a missing prerequisite is a failure)"
     else
-        skipped=$((skipped + 1))
-        printf 'SKIP %s\n' "$*"
+        printf '  skipped: %s\n' "$*" >&2
     fi
 }
 smoke=""
+# The counts close every run, however it ends; the status is the summary's unless the script
+# stopped early with its own.
 # shellcheck disable=SC2317  # only called from the EXIT trap
 on_exit() {
+    local status=$?
     [[ -n $smoke ]] && rm -rf "$smoke"
-    local extra=""
-    ((skipped)) && extra=", $skipped skipped"
-    printf '%d passed, %d failed%s\n' "$passed" "$failed" "$extra"
+    summary || ((status)) || status=1
+    exit "$status"
 }
 trap on_exit EXIT
 
@@ -136,11 +134,11 @@ fi
 echo "== $ARM under qemu-aarch64-static"
 if ! need qemu-aarch64-static; then
     skip "qemu-aarch64-static not installed (Debian package qemu-user-static): aarch64 binary not run"
-    exit $((failed > 0))
+    exit 0 # the summary sets the status
 fi
 if ! need unshare || ! need python3; then
     skip "unshare or python3 missing: aarch64 wait not run"
-    exit $((failed > 0))
+    exit 0 # the summary sets the status
 fi
 if ver=$(qemu-aarch64-static "$arm_bin" --version 2>&1); then
     pass "aarch64 --version under qemu: $ver"
@@ -185,4 +183,4 @@ case $rc in
     10 | 20) fail "aarch64 wait under qemu gave the wrong exit code (see above)" ;;
     *) fail "aarch64 smoke could not run (unshare -n needs root/CAP_SYS_ADMIN; exit $rc)" ;;
 esac
-exit $((failed > 0))
+exit 0 # the summary sets the status

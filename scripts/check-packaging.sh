@@ -13,18 +13,20 @@ K8S_VERSION="${K8S_VERSION:-1.33.0}"
 kubernetes_validate="$TOOLS/venv/bin/kubernetes-validate"
 hadolint="$TOOLS/venv/bin/hadolint"
 
-passed=0
-failed=0
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 work=$(mktemp -d)
+# The counts close every run, however it ends; the status is the summary's unless the script
+# stopped early with its own.
 # shellcheck disable=SC2317  # only called from the EXIT trap
 on_exit() {
+    local status=$?
     rm -rf "$work"
-    printf '%d passed, %d failed\n' "$passed" "$failed"
+    summary || ((status)) || status=1
+    exit "$status"
 }
 trap on_exit EXIT
-pass() { passed=$((passed + 1)); printf 'PASS %s\n' "$*"; }
-fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
-# check NAME CMD...: runs CMD quietly; on failure shows its output.
+# check NAME CMD...: lib.sh's check, but quiet: CMD's output is shown only when it fails.
 check() {
     local name=$1 out
     shift
@@ -32,7 +34,7 @@ check() {
         pass "$name"
     else
         fail "$name"
-        printf '%s\n' "$out" | sed 's/^/    /'
+        printf '%s\n' "$out" | sed 's/^/    /' >&2
     fi
 }
 
@@ -144,5 +146,3 @@ else
         fail "entrypoint.sh: failed wait gave rc=$rc, output: $(cat "$work/out")"
     fi
 fi
-
-((failed == 0))

@@ -9,13 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
 seconds="${FUZZ_SECONDS:-20}"
 export RUSTC_BOOTSTRAP=1
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "fuzz-smoke: cargo-fuzz is missing; run scripts/install-hardening.sh" >&2
-    echo "0 passed, 1 failed"
-    exit 1
+    fail "cargo-fuzz is missing; run scripts/install-hardening.sh"
+    summary || exit 1
 fi
 
 logs="$(mktemp -d)"
@@ -26,8 +28,6 @@ read -r -a targets <<<"${FUZZ_TARGETS:-$(cargo fuzz list | tr '\n' ' ')}"
 echo "==> building ${#targets[@]} fuzz targets" >&2
 cargo fuzz build >&2
 
-passed=0
-failed=0
 for target in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$target"
     seeds=()
@@ -38,14 +38,11 @@ for target in "${targets[@]}"; do
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 -max_len=4096 \
         -print_final_stats=1 >"$logs/$target.log" 2>&1; then
         runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$logs/$target.log" | grep -o '[0-9]*$' || true)"
-        echo "PASS $target (${runs:-?} inputs)"
-        passed=$((passed + 1))
+        pass "$target (${runs:-?} inputs)"
     else
-        echo "FAIL $target: see below; the input is in fuzz/artifacts/$target/"
-        tail -n 40 "$logs/$target.log"
-        failed=$((failed + 1))
+        fail "$target" "see below; the input is in fuzz/artifacts/$target/"
+        tail -n 40 "$logs/$target.log" >&2
     fi
 done
 
-echo "$passed passed, $failed failed"
-[[ "$failed" -eq 0 ]]
+summary

@@ -8,32 +8,30 @@ set -euo pipefail
 CARGO_FUZZ_VERSION="0.13.2"
 CARGO_DENY_VERSION="0.20.2"
 
-passed=0
-failed=0
-ok() { echo "ok   $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL $*" >&2; failed=$((failed + 1)); }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if cargo fuzz --version >/dev/null 2>&1; then
-    ok "cargo-fuzz present ($(cargo fuzz --version))"
+    pass "cargo-fuzz present ($(cargo fuzz --version))"
 elif cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION"; then
-    ok "cargo-fuzz $CARGO_FUZZ_VERSION installed"
+    pass "cargo-fuzz $CARGO_FUZZ_VERSION installed"
 else
-    bad "cargo install cargo-fuzz"
+    fail "cargo install cargo-fuzz"
 fi
 
 if cargo deny --version >/dev/null 2>&1; then
-    ok "cargo-deny present ($(cargo deny --version))"
+    pass "cargo-deny present ($(cargo deny --version))"
 elif cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION"; then
-    ok "cargo-deny $CARGO_DENY_VERSION installed"
+    pass "cargo-deny $CARGO_DENY_VERSION installed"
 else
-    bad "cargo install cargo-deny"
+    fail "cargo install cargo-deny"
 fi
 
 libfaketime_present() {
     compgen -G "/usr/lib/*/faketime/libfaketime.so.1" >/dev/null
 }
 if libfaketime_present; then
-    ok "libfaketime present"
+    pass "libfaketime present"
 else
     if [[ "$(id -u)" -eq 0 ]]; then
         # Failures show up as the check below failing.
@@ -42,11 +40,10 @@ else
         fi
     fi
     if libfaketime_present; then
-        ok "libfaketime installed (apt faketime)"
+        pass "libfaketime installed (apt faketime)"
     else
-        bad "libfaketime (apt-get install faketime, as root)"
+        fail "libfaketime (apt-get install faketime, as root)"
     fi
 fi
 
-echo "$passed passed, $failed failed"
-[[ "$failed" -eq 0 ]]
+summary

@@ -14,11 +14,10 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 STATIC_BIN="target/x86_64-unknown-linux-musl/release/readygate"
-passed=0
-failed=0
-failures=()
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
-# stage NAME COMMAND...: runs one stage, records its result.
+# stage NAME COMMAND...: runs one stage (unless READYGATE_STAGES leaves it out) and counts it.
 stage() {
     local name=$1
     shift
@@ -28,12 +27,9 @@ stage() {
     printf '\n==> %s: %s\n' "$name" "$*" >&2
     local start=$SECONDS
     if "$@"; then
-        passed=$((passed + 1))
-        printf '==> %s: ok (%ss)\n' "$name" "$((SECONDS - start))" >&2
+        pass "$name ($((SECONDS - start))s)"
     else
-        failed=$((failed + 1))
-        failures+=("$name")
-        printf '==> %s: FAILED (%ss)\n' "$name" "$((SECONDS - start))" >&2
+        fail "$name" "exit $? after $((SECONDS - start))s"
     fi
 }
 
@@ -58,9 +54,7 @@ stage fuzz-smoke bash scripts/fuzz-smoke.sh
 stage bench-smoke python3 bench/run.py --readygate "$STATIC_BIN" --smoke
 
 printf '\n' >&2
-if ((failed)); then
-    printf 'failed stages: %s\n' "${failures[*]}" >&2
-fi
 # The plain closing line CI reads: stages, not individual tests (each runner printed its own).
-printf 'stages: %d passed, %d failed\n' "$passed" "$failed"
-((failed == 0))
+if tally=$(summary); then status=0; else status=1; fi
+printf 'stages: %s\n' "$tally"
+((status == 0))

@@ -7,14 +7,12 @@
 //! not move. What this cannot show: a jump of CLOCK_MONOTONIC itself, which the kernel never
 //! steps (NTP only slews it), so there is nothing to guard against there.
 
-mod fault_support;
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fault_support::Watched;
-use support::readygate;
+use support::{can_run, readygate, temp_path, Watched};
 
 const LIBS: [&str; 2] = [
     "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
@@ -24,19 +22,8 @@ const LIBS: [&str; 2] = [
 /// libfaketime, or `None` (a failure under CI=true: scripts/install-hardening.sh installs it).
 fn libfaketime() -> Option<&'static str> {
     let lib = LIBS.into_iter().find(|l| Path::new(l).exists());
-    if lib.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "libfaketime is missing: run scripts/install-hardening.sh (apt-get install faketime)"
-        );
-        eprintln!("skipped: libfaketime is not installed (apt-get install faketime)");
-    }
-    lib
-}
-
-fn offset_file() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    dir.join(format!("faketime-offset-{}", std::process::id()))
+    let needs = "libfaketime (scripts/install-hardening.sh, or apt-get install faketime)";
+    can_run(needs, lib.is_some()).then_some(lib).flatten()
 }
 
 /// The year of a text log line (`2026-11-25T08:05:31.979377Z  INFO ...`).
@@ -49,7 +36,7 @@ fn year(line: &str) -> i32 {
 #[test]
 fn wall_clock_jumps_forward_and_back_do_not_move_the_deadline() {
     let Some(lib) = libfaketime() else { return };
-    let offset = offset_file();
+    let offset = temp_path("faketime-offset");
     std::fs::write(&offset, "+0\n").expect("write offset");
     let mut watched = Watched::spawn(
         readygate()
@@ -90,24 +77,35 @@ fn wall_clock_jumps_forward_and_back_do_not_move_the_deadline() {
     );
 }
 
+/// Every `.rs` file below `dir`, as paths relative to `root`.
+fn rust_files(root: &Path, dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read a source directory") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            rust_files(root, &path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path.strip_prefix(root).expect("below src").to_path_buf());
+        }
+    }
+}
+
 #[test]
 fn the_wall_clock_is_read_only_for_log_timestamps_and_the_jitter_seed() {
     // The source-level half of the argument: deadlines and delays use Instant (tokio's or std's,
-    // both CLOCK_MONOTONIC); SystemTime appears only where a wall clock is wanted.
+    // both CLOCK_MONOTONIC); SystemTime appears only where a wall clock is wanted. Every source
+    // file counts, in subdirectories too.
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut users = Vec::new();
-    for entry in std::fs::read_dir(&src).expect("src") {
-        let path = entry.expect("entry").path();
-        let text = std::fs::read_to_string(&path).expect("read");
-        if text.contains("SystemTime") || text.contains("UNIX_EPOCH") {
-            users.push(
-                path.file_name()
-                    .expect("name")
-                    .to_string_lossy()
-                    .into_owned(),
-            );
-        }
-    }
+    let mut files = Vec::new();
+    rust_files(&src, &src, &mut files);
+    assert!(files.len() > 1, "no sources found in {}", src.display());
+    let mut users: Vec<String> = files
+        .into_iter()
+        .filter(|file| {
+            let text = std::fs::read_to_string(src.join(file)).expect("read");
+            text.contains("SystemTime") || text.contains("UNIX_EPOCH")
+        })
+        .map(|file| file.to_string_lossy().into_owned())
+        .collect();
     users.sort();
     assert_eq!(
         users,

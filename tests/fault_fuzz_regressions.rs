@@ -1,12 +1,9 @@
 //! Regressions for what the fuzz targets (fuzz/) found, replayed against the real binary.
 
-mod fault_support;
 mod support;
 
-use fault_support::{answer, read_head, Server, Watched};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use support::readygate;
+use support::endpoint::{Behaviour, Endpoint};
+use support::{readygate, run};
 
 /// fuzz target `target_from_str`, input `http://y?`: a URL with a query but no path was accepted
 /// with the path `?`, and every probe then failed with "cannot build the request: invalid uri
@@ -14,23 +11,16 @@ use support::readygate;
 /// parses must be probed; `http://host:port?q` means the path `/?q`, as in curl and browsers.
 #[test]
 fn a_url_with_a_query_but_no_path_is_probed_at_slash() {
-    let heads = Arc::new(Mutex::new(Vec::new()));
-    let seen = heads.clone();
-    let server = Server::start(move |_, mut stream| {
-        seen.lock().expect("lock").push(read_head(&mut stream));
-        answer(&mut stream, 200);
-    });
-    let url = format!("http://{}?x=1", server.addr);
-    let ended = Watched::spawn(readygate().args(["--url", &url, "-t", "2s"])).finish();
-    ended.assert_code(0);
-    let heads = heads.lock().expect("lock");
+    let ep = Endpoint::start(Behaviour::Status(200, Vec::new()));
+    let url = format!("http://{}?x=1", ep.addr);
+    run(readygate().args(["--url", &url, "-t", "2s"])).assert_code(0);
+    let heads = ep.requests();
     assert!(
         heads
             .first()
             .is_some_and(|h| h.starts_with("GET /?x=1 HTTP/1.1\r\n")),
         "request heads: {heads:?}"
     );
-    assert!(ended.elapsed < Duration::from_secs(2));
 }
 
 /// fuzz target `cli_parse`: an unknown option holding a newline or control characters was echoed
@@ -45,7 +35,7 @@ fn a_usage_error_is_one_printable_line_whatever_the_argument_holds() {
         "-\n",
         "--x=\u{1b}]0;title\u{7}",
     ] {
-        let ended = Watched::spawn(readygate().arg(arg)).finish();
+        let ended = run(readygate().arg(arg));
         ended.assert_code(2);
         let stderr = ended.stderr.trim_end_matches('\n');
         assert_eq!(stderr.lines().count(), 1, "{arg:?}: {stderr:?}");

@@ -6,13 +6,12 @@
 //! of more than ~64 bytes per attempt (256 KiB over 4000 attempts) fails the test; descriptors
 //! are exact (a single leaked socket per attempt would add thousands).
 
-mod fault_support;
 mod support;
 
 use std::time::Duration;
 
-use fault_support::{answer, attempt_of, fd_count, read_head, status_kib, Server, Watched};
-use support::readygate;
+use support::endpoint::{Behaviour, Endpoint};
+use support::{attempt_of, fd_count, kill, readygate, status_kib, Watched, EVERY_MS};
 
 const EARLY: u64 = 1_000;
 const LATE: u64 = 5_000;
@@ -27,19 +26,11 @@ fn max_fds(pid: u32) -> usize {
 
 /// Waits a long time on `url` at 1 ms intervals; returns (fds, RSS KiB) at EARLY and at LATE.
 fn sample(url: &str) -> ((usize, u64), (usize, u64)) {
-    let mut watched = Watched::spawn(readygate().args([
-        "-v",
-        "--url",
-        url,
-        "-t",
-        "0",
-        "--interval",
-        "1ms",
-        "--max-interval",
-        "1ms",
-        "--request-timeout",
-        "1s",
-    ]));
+    let mut watched = Watched::spawn(
+        readygate()
+            .args(["-v", "--url", url, "-t", "0", "--request-timeout", "1s"])
+            .args(EVERY_MS),
+    );
     let pid = watched.pid();
     let mut at = |n: u64| {
         watched.wait_for_line(&format!("attempt {n}"), Duration::from_secs(60), |l| {
@@ -49,7 +40,7 @@ fn sample(url: &str) -> ((usize, u64), (usize, u64)) {
     };
     let early = at(EARLY);
     let late = at(LATE);
-    fault_support::kill(pid, libc::SIGTERM);
+    kill(pid, libc::SIGTERM);
     watched.finish().assert_code(128 + libc::SIGTERM);
     (early, late)
 }
@@ -79,10 +70,7 @@ fn thousands_of_refused_attempts_leak_nothing() {
 
 #[test]
 fn thousands_of_503_attempts_leak_nothing() {
-    let server = Server::start(|_, mut stream| {
-        read_head(&mut stream);
-        answer(&mut stream, 503);
-    });
+    let server = Endpoint::start(Behaviour::Status(503, Vec::new()));
     assert_no_leak("503", sample(&server.url()));
     assert!(server.hits() as u64 >= LATE);
 }

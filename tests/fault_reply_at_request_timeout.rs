@@ -2,27 +2,24 @@
 //! attempt is abandoned and the next one made), and exactly at it either way, but never a hang,
 //! a crash or a stalled gate.
 
-mod fault_support;
 mod support;
 
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use fault_support::{answer, read_head, Server, Watched};
-use support::{readygate, sh};
+use support::endpoint::{Behaviour, Endpoint};
+use support::{readygate, run, sh, Run};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_millis(1000);
 
 /// Answers 200 `delay` after accepting, for the first `slow` connections; then at once.
-fn delayed(delay: Duration, slow: usize) -> Server {
-    Server::start(move |n, mut stream| {
-        let accepted = Instant::now();
-        read_head(&mut stream);
+fn delayed(delay: Duration, slow: usize) -> Endpoint {
+    Endpoint::scripted("127.0.0.1:0", move |n| {
+        let ok = Behaviour::Status(200, Vec::new());
         if n < slow {
-            // The delay is the fault under test, not synchronisation.
-            thread::sleep(delay.saturating_sub(accepted.elapsed()));
+            Behaviour::Late(delay, Box::new(ok))
+        } else {
+            ok
         }
-        answer(&mut stream, 200);
     })
 }
 
@@ -34,19 +31,17 @@ fn abandoned(stderr: &str) -> usize {
         .count()
 }
 
-fn gate(server: &Server) -> Watched {
-    Watched::spawn(
-        readygate()
-            .args(["-v", "--url", &server.url(), "-t", "15s"])
-            .args(["--request-timeout", "1s", "--interval", "10ms", "--"])
-            .args(sh("echo ran")),
-    )
+fn gate(server: &Endpoint) -> Run {
+    run(readygate()
+        .args(["-v", "--url", &server.url(), "-t", "15s"])
+        .args(["--request-timeout", "1s", "--interval", "10ms", "--"])
+        .args(sh("echo ran")))
 }
 
 #[test]
 fn a_reply_well_inside_the_request_timeout_counts() {
     let server = delayed(REQUEST_TIMEOUT / 2, usize::MAX);
-    let ended = gate(&server).finish();
+    let ended = gate(&server);
     ended.assert_code(0);
     assert_eq!(ended.stdout, "ran\n");
     assert_eq!(server.hits(), 1);
@@ -55,7 +50,7 @@ fn a_reply_well_inside_the_request_timeout_counts() {
 #[test]
 fn a_reply_well_past_the_request_timeout_is_abandoned_and_the_next_attempt_made() {
     let server = delayed(REQUEST_TIMEOUT * 3 / 2, 2);
-    let ended = gate(&server).finish();
+    let ended = gate(&server);
     ended.assert_code(0);
     assert_eq!(ended.stdout, "ran\n");
     assert_eq!(
@@ -78,7 +73,7 @@ fn a_reply_exactly_at_the_request_timeout_is_taken_or_retried_never_a_hang() {
     // hair after readygate starts its clock): each is either taken or abandoned; the gate ends
     // by the sixth attempt at the latest.
     let server = delayed(REQUEST_TIMEOUT, 5);
-    let ended = gate(&server).finish();
+    let ended = gate(&server);
     ended.assert_code(0);
     assert_eq!(ended.stdout, "ran\n");
     let abandoned = abandoned(&ended.stderr);

@@ -2,14 +2,13 @@
 //! (RLIMIT_AS). It either waits and execs, or fails with one clear line and a documented exit
 //! code (71, OS error); never a panic or an abort. The command inherits the same limits.
 
-mod fault_support;
 mod support;
 
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-use fault_support::{answer, read_head, Ended, Server, Watched};
-use support::{readygate, sh};
+use support::endpoint::{Behaviour, Endpoint};
+use support::{readygate, run, sh, Run};
 
 /// Sets `resource` (soft and hard) in the child, after closing every descriptor above stderr so
 /// the limit means the same whatever the test harness left open.
@@ -32,22 +31,19 @@ fn limited(cmd: &mut Command, resource: libc::__rlimit_resource_t, value: u64) -
     }
 }
 
-fn ready() -> Server {
-    Server::start(|_, mut stream| {
-        read_head(&mut stream);
-        answer(&mut stream, 200);
-    })
+fn ready() -> Endpoint {
+    Endpoint::start(Behaviour::Status(200, Vec::new()))
 }
 
-fn gate(server: &Server, resource: libc::__rlimit_resource_t, value: u64) -> Ended {
+fn gate(server: &Endpoint, resource: libc::__rlimit_resource_t, value: u64) -> Run {
     let mut cmd = readygate();
     cmd.args(["--url", &server.url(), "-t", "2s", "--"])
         .args(sh("echo ran"));
-    Watched::spawn(limited(&mut cmd, resource, value)).finish()
+    run(limited(&mut cmd, resource, value))
 }
 
 /// A run that failed must have failed cleanly: exit 71 or 69, one clear line, no panic.
-fn assert_clean(ended: &Ended, context: &str) {
+fn assert_clean(ended: &Run, context: &str) {
     assert!(
         !ended.stderr.contains("panicked"),
         "{context}: a panic:\n{}",

@@ -2,30 +2,34 @@
 //! ready endpoint and runs the command. (Job control and debuggers stop processes; a node under
 //! memory pressure can freeze a cgroup; none of it may lose the gate's state.)
 
-mod fault_support;
 mod support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fault_support::{answer, kill, read_head, state, Server, Watched};
-use support::{eventually, readygate, sh};
+use support::endpoint::{Behaviour, Endpoint};
+use support::{eventually, kill, readygate, sh, state, Watched};
+
+/// Stops `pid` with SIGSTOP and waits until the kernel reports it stopped.
+fn stop(pid: u32) {
+    kill(pid, libc::SIGSTOP);
+    eventually("readygate stopped", Duration::from_secs(10), || {
+        state(pid) == 'T'
+    });
+}
 
 #[test]
 fn a_stopped_and_continued_gate_still_becomes_ready_and_runs_the_command() {
     let ready = Arc::new(AtomicBool::new(false));
     let flag = ready.clone();
-    let server = Server::start(move |_, mut stream| {
-        read_head(&mut stream);
-        answer(
-            &mut stream,
-            if flag.load(Ordering::SeqCst) {
-                200
-            } else {
-                503
-            },
-        );
+    let server = Endpoint::scripted("127.0.0.1:0", move |_| {
+        let code = if flag.load(Ordering::SeqCst) {
+            200
+        } else {
+            503
+        };
+        Behaviour::Status(code, Vec::new())
     });
     let mut watched = Watched::spawn(
         readygate()
@@ -37,10 +41,7 @@ fn a_stopped_and_continued_gate_still_becomes_ready_and_runs_the_command() {
     eventually("a few probes", Duration::from_secs(10), || {
         server.hits() >= 3
     });
-    kill(pid, libc::SIGSTOP);
-    eventually("readygate stopped", Duration::from_secs(10), || {
-        state(pid) == 'T'
-    });
+    stop(pid);
     // While it is stopped, the endpoint becomes ready; nothing can have noticed yet.
     ready.store(true, Ordering::SeqCst);
     let hits_while_stopped = server.hits();
@@ -60,15 +61,9 @@ fn a_stopped_and_continued_gate_still_becomes_ready_and_runs_the_command() {
 fn a_stop_during_an_attempt_in_flight_does_not_wedge_it() {
     // The first connection is held open without a reply while readygate is stopped and
     // continued; the request timeout still ends that attempt and the next one finds 200.
-    let server = Server::start(move |n, mut stream| {
-        read_head(&mut stream);
-        if n == 0 {
-            // Hold the connection until readygate gives up on it.
-            let mut rest = [0u8; 1];
-            let _ = std::io::Read::read(&mut stream, &mut rest);
-            return;
-        }
-        answer(&mut stream, 200);
+    let server = Endpoint::scripted("127.0.0.1:0", |n| match n {
+        0 => Behaviour::Hang,
+        _ => Behaviour::Status(200, Vec::new()),
     });
     let mut watched = Watched::spawn(
         readygate()
@@ -87,10 +82,7 @@ fn a_stop_during_an_attempt_in_flight_does_not_wedge_it() {
     eventually("the first attempt", Duration::from_secs(10), || {
         server.hits() >= 1
     });
-    kill(pid, libc::SIGSTOP);
-    eventually("readygate stopped", Duration::from_secs(10), || {
-        state(pid) == 'T'
-    });
+    stop(pid);
     kill(pid, libc::SIGCONT);
     watched.wait_for_line("the abandoned attempt", Duration::from_secs(10), |l| {
         l.contains("no reply within 1s")

@@ -22,7 +22,7 @@ fn wait_only_mode_exits_0_once_the_endpoint_answers_200() {
 
 #[test]
 fn the_gate_keeps_probing_through_503s_and_then_runs_the_command() {
-    let ep = Endpoint::scripted("127.0.0.1:0", |n| if n < 3 { unavailable() } else { ok() });
+    let ep = Endpoint::after(3, unavailable(), ok());
     let result = run(readygate()
         .args(["--url", &ep.url(), "--"])
         .args(sh("echo started; exit 5")));
@@ -59,7 +59,7 @@ fn the_probe_is_a_plain_get_with_the_host_header_and_no_body() {
 #[test]
 fn every_url_must_pass_before_the_command_runs() {
     let first = Endpoint::start(ok());
-    let second = Endpoint::scripted("127.0.0.1:0", |n| if n < 2 { unavailable() } else { ok() });
+    let second = Endpoint::after(2, unavailable(), ok());
     let result = run(readygate()
         .args(["--url", &first.url(), "--url", &second.url(), "--"])
         .args(sh("echo go")));

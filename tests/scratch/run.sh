@@ -13,135 +13,89 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 APP_UID=65532 # the Dockerfile's USER
 PORT=15020    # istio's pilot-agent port: the namespace is private, so it is free
 
-pass() { printf 'PASS %s\n' "$*" | tee -a "$results"; }
-fail() { printf 'FAIL %s\n' "$*" | tee -a "$results"; }
-
-# ---------------------------------------------------------------------------------------------
-# Inside `unshare -n`: only a loopback interface, which nothing else on the machine can reach.
-if [[ ${1:-} == --in-netns ]]; then
-    work=$2
-    root="$work/root"
-    results="$work/results"
-    chroot_bin=$(command -v chroot)
-    ip link set lo up
-    server=""
-    # shellcheck disable=SC2317  # called from the EXIT trap and below
-    stop_server() {
-        if [[ -n $server ]]; then
-            kill "$server" 2>/dev/null || true
-            wait "$server" 2>/dev/null || true
-            server=""
-        fi
-    }
-    trap stop_server EXIT
-
-    # start_server HOST NOT_READY LOG: endpoint.py answers 503 NOT_READY times, then 200.
-    start_server() {
-        local host=$1 not_ready=$2 log=$3 deadline=$((SECONDS + 10))
-        : >"$log"
-        python3 "$here/endpoint.py" "$host" "$PORT" "$not_ready" "$log" &
-        server=$!
-        until grep -qx listening "$log"; do
-            if ! kill -0 "$server" 2>/dev/null || ((SECONDS >= deadline)); then
-                fail "endpoint.py did not start on $host:$PORT"
-                return 1
-            fi
-            sleep 0.05
-        done
-    }
-
-    # run_in_root NAME ARGS...: readygate in the empty root as uid 65532 with an empty environment
-    # (no READYGATE_* leaking in from the caller); sets $rc. timeout bounds a hung readygate.
-    run_in_root() {
-        local name=$1
-        shift
-        rc=0
-        env -i timeout 60 "$chroot_bin" --userspec="$APP_UID:$APP_UID" "$root" /readygate "$@" \
-            2>"$work/$name.err" || rc=$?
-    }
-
-    # case_wait NAME HOST CODE [READYGATE OPTIONS...]
-    case_wait() {
-        local name=$1 host=$2 code=$3
-        shift 3
-        start_server "$host" 2 "$work/$name.log" || return 0
-        run_in_root "$name" --timeout 20s "$@" -- /marker "/out/$name" "$code" hello scratch
-        stop_server
-        local ok=1
-        if [[ $rc -ne $code ]]; then
-            fail "$name: exit $rc, expected the command's own $code"
-            ok=0
-        fi
-        if [[ "$(cat "$root/out/$name" 2>/dev/null)" != "uid=$APP_UID gid=$APP_UID args=hello scratch" ]]; then
-            fail "$name: the command did not run in the root as $APP_UID (marker: $(cat "$root/out/$name" 2>&1))"
-            ok=0
-        fi
-        # The endpoint's log must show 503, 503, then 200: readygate polled, was told "not ready",
-        # kept waiting, and ran the command only after the 200.
-        if [[ "$(tr '\n' ' ' <"$work/$name.log")" != "listening 503 /healthz/ready 503 /healthz/ready 200 /healthz/ready "* ]]; then
-            fail "$name: endpoint did not see 503, 503, 200: $(tr '\n' ' ' <"$work/$name.log")"
-            ok=0
-        fi
-        if ((ok)); then
-            pass "$name: waited through 2x 503 on $host (URL host 'localhost'), then exec'd /marker (exit $code, uid $APP_UID)"
-        else
-            sed 's/^/    readygate: /' "$work/$name.err"
-        fi
-    }
-
-    # IPv4: the default preset (istio, http://localhost:15020/healthz/ready), nothing on ::1.
-    case_wait ipv4-default 127.0.0.1 7
-    # IPv6 only: nothing on 127.0.0.1, so `localhost` must be resolved to ::1 as well.
-    case_wait ipv6-only ::1 8 --url "http://localhost:$PORT/healthz/ready"
-
-    # A missing command inside the root: 127 after the wait, like a shell (and nothing ran).
-    if start_server 127.0.0.1 0 "$work/notfound.log"; then
-        run_in_root notfound --timeout 20s -- /no-such-command
-        stop_server
-        if [[ $rc -eq 127 ]] && grep -q '^200 ' "$work/notfound.log"; then
-            pass "notfound: waited for the 200, then exit 127 for a command missing from the root"
-        else
-            fail "notfound: exit $rc (want 127 after a 200); endpoint log: $(tr '\n' ' ' <"$work/notfound.log")"
-            sed 's/^/    readygate: /' "$work/notfound.err"
-        fi
-    fi
-    exit 0
-fi
+# shellcheck source=scripts/lib.sh
+source "$here/../../scripts/lib.sh"
 
 # ---------------------------------------------------------------------------------------------
 bin=${1:-${READYGATE_STATIC_BIN:-}}
-work=$(mktemp -d)
-results="$work/results"
-: >"$results"
-# shellcheck disable=SC2317  # called from the EXIT trap
-on_exit() {
-    local p f
-    p=$(grep -c '^PASS' "$results" || true)
-    f=$(grep -c '^FAIL' "$results" || true)
-    rm -rf "$work"
-    printf '%d passed, %d failed\n' "$p" "$f"
-    if [[ $f -eq 0 && $p -gt 0 ]]; then exit 0; else exit 1; fi
+# A setup failure ends the run: say why, close with the counts, exit 1.
+abort() {
+    fail "$1"
+    summary || true
+    exit 1
 }
-trap on_exit EXIT
 
 if [[ -z $bin || ! -x $bin ]]; then
-    fail "usage: $0 READYGATE_STATIC_BIN (got '${bin}': not an executable file)"
-    exit 1
+    abort "usage: $0 READYGATE_STATIC_BIN (got '${bin}': not an executable file)"
 fi
 for tool in musl-gcc chroot unshare python3 ip readelf timeout; do
     if ! command -v "$tool" >/dev/null 2>&1; then
-        fail "prerequisite '$tool' not found (run scripts/install-packaging.sh)"
-        exit 1
+        abort "prerequisite '$tool' not found (run scripts/install-packaging.sh)"
     fi
 done
 if [[ $(id -u) -ne 0 ]]; then
-    fail "needs root for chroot and unshare -n"
-    exit 1
+    abort "needs root for chroot and unshare -n"
 fi
 if readelf -lW "$bin" | grep -q INTERP; then
-    fail "$bin has a PT_INTERP (dynamic loader): build it with scripts/build-static.sh"
-    exit 1
+    abort "$bin has a PT_INTERP (dynamic loader): build it with scripts/build-static.sh"
 fi
+
+# The rest runs inside `unshare -n`: only a loopback interface, which nothing else on the
+# machine can reach. One process throughout, so one set of counts.
+if [[ -z ${READYGATE_SCRATCH_NETNS:-} ]]; then
+    exec unshare -n env READYGATE_SCRATCH_NETNS=1 bash "$here/run.sh" "$(realpath "$bin")"
+fi
+ip link set lo up
+
+work=$(mktemp -d)
+server=""
+chroot_bin=$(command -v chroot)
+# shellcheck disable=SC2317  # called from the EXIT trap and below
+stop_server() {
+    if [[ -n $server ]]; then
+        kill "$server" 2>/dev/null || true
+        wait "$server" 2>/dev/null || true
+        server=""
+    fi
+}
+
+# start_server HOST NOT_READY LOG: endpoint.py answers 503 NOT_READY times, then 200.
+start_server() {
+    local host=$1 not_ready=$2 log=$3 deadline=$((SECONDS + 10))
+    : >"$log"
+    python3 "$here/endpoint.py" "$host" "$PORT" "$not_ready" "$log" &
+    server=$!
+    until grep -qx listening "$log"; do
+        if ! kill -0 "$server" 2>/dev/null || ((SECONDS >= deadline)); then
+            fail "endpoint.py did not start on $host:$PORT"
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# run_in_root NAME ARGS...: readygate in the empty root as uid 65532 with an empty environment
+# (no READYGATE_* leaking in from the caller); sets $rc. timeout bounds a hung readygate.
+run_in_root() {
+    local name=$1
+    shift
+    rc=0
+    env -i timeout 60 "$chroot_bin" --userspec="$APP_UID:$APP_UID" "$root" /readygate "$@" \
+        2>"$work/$name.err" || rc=$?
+}
+
+# shellcheck disable=SC2317  # called from the EXIT trap
+on_exit() {
+    local status=$? rc=0
+    stop_server
+    rm -rf "$work"
+    ((status == 0)) || fail "the check stopped early (exit $status)"
+    # Nothing passing is a failure too (a run that checked nothing proves nothing).
+    ((RG_PASSED > 0)) || fail "no check passed"
+    summary || rc=$?
+    exit "$rc"
+}
+trap on_exit EXIT
 
 # The root holds exactly: /readygate, /marker (a static C program) and /out (writable by 65532).
 root="$work/root"
@@ -157,4 +111,48 @@ else
     fail "unexpected root contents: $listing"
 fi
 
-unshare -n bash "$here/run.sh" --in-netns "$work" || fail "the namespaced part exited $?"
+# case_wait NAME HOST CODE [READYGATE OPTIONS...]
+case_wait() {
+    local name=$1 host=$2 code=$3
+    shift 3
+    start_server "$host" 2 "$work/$name.log" || return 0
+    run_in_root "$name" --timeout 20s "$@" -- /marker "/out/$name" "$code" hello scratch
+    stop_server
+    local ok=1
+    if [[ $rc -ne $code ]]; then
+        fail "$name: exit $rc, expected the command's own $code"
+        ok=0
+    fi
+    if [[ "$(cat "$root/out/$name" 2>/dev/null)" != "uid=$APP_UID gid=$APP_UID args=hello scratch" ]]; then
+        fail "$name: the command did not run in the root as $APP_UID (marker: $(cat "$root/out/$name" 2>&1))"
+        ok=0
+    fi
+    # The endpoint's log must show 503, 503, then 200: readygate polled, was told "not ready",
+    # kept waiting, and ran the command only after the 200.
+    if [[ "$(tr '\n' ' ' <"$work/$name.log")" != "listening 503 /healthz/ready 503 /healthz/ready 200 /healthz/ready "* ]]; then
+        fail "$name: endpoint did not see 503, 503, 200: $(tr '\n' ' ' <"$work/$name.log")"
+        ok=0
+    fi
+    if ((ok)); then
+        pass "$name: waited through 2x 503 on $host (URL host 'localhost'), then exec'd /marker (exit $code, uid $APP_UID)"
+    else
+        sed 's/^/    readygate: /' "$work/$name.err" >&2
+    fi
+}
+
+# IPv4: the default preset (istio, http://localhost:15020/healthz/ready), nothing on ::1.
+case_wait ipv4-default 127.0.0.1 7
+# IPv6 only: nothing on 127.0.0.1, so `localhost` must be resolved to ::1 as well.
+case_wait ipv6-only ::1 8 --url "http://localhost:$PORT/healthz/ready"
+
+# A missing command inside the root: 127 after the wait, like a shell (and nothing ran).
+if start_server 127.0.0.1 0 "$work/notfound.log"; then
+    run_in_root notfound --timeout 20s -- /no-such-command
+    stop_server
+    if [[ $rc -eq 127 ]] && grep -q '^200 ' "$work/notfound.log"; then
+        pass "notfound: waited for the 200, then exit 127 for a command missing from the root"
+    else
+        fail "notfound: exit $rc (want 127 after a 200); endpoint log: $(tr '\n' ' ' <"$work/notfound.log")"
+        sed 's/^/    readygate: /' "$work/notfound.err" >&2
+    fi
+fi

@@ -5,9 +5,10 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::server::{answer, read_head, reset, write_huge, Server};
+use super::http::{answer, read_head, reply, reset, write_huge};
+use super::server::Server;
 
 /// How the endpoint treats one connection.
 #[derive(Clone)]
@@ -26,8 +27,15 @@ pub enum Behaviour {
     Hang,
     /// Answer the status line and headers of a 503, then reset.
     ResetAfterHead,
+    /// Write these bytes (a head, or part of one), then reset.
+    ResetAfter(Vec<u8>),
     /// Answer 503 with a body of this many bytes (sent as fast as the peer reads).
     HugeBody(usize),
+    /// Write this head, then this many bytes of body (sent as fast as the peer reads).
+    Flood(String, usize),
+    /// Read the request, then behave as the inner behaviour this long after the accept (a late
+    /// reply; not for `KeepAlive`, which answers at once).
+    Late(Duration, Box<Behaviour>),
     /// Answer a 503 with this many bytes of headers.
     HugeHead(usize),
     /// HTTP/1.1 keep-alive: answer 503 "warming up" until `ready_after` requests have been
@@ -44,8 +52,6 @@ pub struct Endpoint {
     pub addr: SocketAddr,
     server: Server,
     requests: Arc<Mutex<Vec<String>>>,
-    /// Connections kept open without an answer until the endpoint drops.
-    held: Arc<Mutex<Vec<TcpStream>>>,
 }
 
 impl Endpoint {
@@ -54,24 +60,43 @@ impl Endpoint {
         Self::scripted("127.0.0.1:0", move |_| behaviour.clone())
     }
 
+    /// Serves `early` to the first `n` connections on 127.0.0.1, then `late` to every other.
+    pub fn after(n: usize, early: Behaviour, late: Behaviour) -> Endpoint {
+        Self::scripted("127.0.0.1:0", move |i| {
+            if i < n {
+                early.clone()
+            } else {
+                late.clone()
+            }
+        })
+    }
+
     /// Serves the n-th connection with `script(n)` on `bind` (such as `[::1]:0`).
     pub fn scripted(
         bind: &str,
         script: impl Fn(usize) -> Behaviour + Send + Sync + 'static,
     ) -> Endpoint {
-        let listener = TcpListener::bind(bind).expect("bind endpoint");
+        Self::on(TcpListener::bind(bind).expect("bind endpoint"), script)
+    }
+
+    /// Serves the n-th connection with `script(n)` on `listener` (such as a port bound again).
+    pub fn on(
+        listener: TcpListener,
+        script: impl Fn(usize) -> Behaviour + Send + Sync + 'static,
+    ) -> Endpoint {
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let held = Arc::new(Mutex::new(Vec::new()));
-        let (r, k) = (requests.clone(), held.clone());
+        // Connections kept open without an answer: the handler owns them, so they close when
+        // the server drops it (on the endpoint's drop, once it stops accepting).
+        let held = Mutex::new(Vec::new());
+        let r = requests.clone();
         let server = Server::on(
             listener,
-            Arc::new(move |n, stream| handle(stream, script(n), &r, &k)),
+            Arc::new(move |n, stream| handle(stream, script(n), &r, &held)),
         );
         Endpoint {
             addr: server.addr,
             server,
             requests,
-            held,
         }
     }
 
@@ -94,21 +119,36 @@ impl Endpoint {
     pub fn requests(&self) -> Vec<String> {
         self.requests.lock().expect("lock").clone()
     }
-}
 
-impl Drop for Endpoint {
-    fn drop(&mut self) {
-        // The server stops accepting when it drops; held connections are closed here.
-        self.held.lock().expect("lock").clear();
+    /// Stops accepting and returns once the port is closed (connections are then refused).
+    pub fn close(self) {
+        drop(self);
     }
 }
 
 fn handle(
     mut stream: TcpStream,
-    behaviour: Behaviour,
+    mut behaviour: Behaviour,
     requests: &Mutex<Vec<String>>,
     held: &Mutex<Vec<TcpStream>>,
 ) {
+    let accepted = Instant::now();
+    let mut delay = Duration::ZERO;
+    while let Behaviour::Late(after, inner) = behaviour {
+        delay = after;
+        behaviour = *inner;
+    }
+    // The shorthands, spelled out.
+    behaviour = match behaviour {
+        Behaviour::ResetAfterHead => {
+            Behaviour::ResetAfter(b"HTTP/1.1 503 X\r\ncontent-length: 100\r\n\r\n".to_vec())
+        }
+        Behaviour::HugeBody(size) => Behaviour::Flood(
+            format!("HTTP/1.1 503 X\r\ncontent-length: {size}\r\n\r\n"),
+            size,
+        ),
+        other => other,
+    };
     if let Behaviour::KeepAlive {
         ready_after,
         per_connection,
@@ -128,11 +168,10 @@ fn handle(
             } else {
                 (503, "warming up")
             };
-            let reply = format!(
-                "HTTP/1.1 {code} X\r\ncontent-length: {}\r\n\r\n{body}",
-                body.len()
-            );
-            if stream.write_all(reply.as_bytes()).is_err() {
+            if stream
+                .write_all(&reply(code, body.as_bytes(), false))
+                .is_err()
+            {
                 return;
             }
         }
@@ -143,14 +182,11 @@ fn handle(
             requests.lock().expect("lock").push(head);
         }
     }
+    // The delay is the fault under test (a reply that comes late), not synchronisation.
+    thread::sleep(delay.saturating_sub(accepted.elapsed()));
     match behaviour {
         Behaviour::Status(code, body) => {
-            let head = format!(
-                "HTTP/1.1 {code} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
+            let _ = stream.write_all(&reply(code, &body, true));
         }
         Behaviour::Raw(bytes) => {
             let _ = stream.write_all(&bytes);
@@ -166,16 +202,17 @@ fn handle(
         Behaviour::Close => {}
         Behaviour::Reset => reset(stream),
         Behaviour::Hang => held.lock().expect("lock").push(stream),
-        Behaviour::ResetAfterHead => {
-            let _ = stream.write_all(b"HTTP/1.1 503 X\r\ncontent-length: 100\r\n\r\n");
+        Behaviour::ResetAfter(bytes) => {
+            let _ = stream.write_all(&bytes);
             let _ = stream.flush();
             reset(stream);
         }
-        Behaviour::HugeBody(size) => {
-            let head = format!("HTTP/1.1 503 X\r\ncontent-length: {size}\r\n\r\n");
-            write_huge(&mut stream, &head, size);
-        }
-        Behaviour::KeepAlive { .. } => {}
+        Behaviour::Flood(head, size) => write_huge(&mut stream, &head, size),
+        // Spelled out or served above.
+        Behaviour::ResetAfterHead
+        | Behaviour::HugeBody(_)
+        | Behaviour::KeepAlive { .. }
+        | Behaviour::Late(..) => {}
         Behaviour::HugeHead(size) => {
             let _ = stream.write_all(b"HTTP/1.1 503 X\r\n");
             let line = format!("x-filler: {}\r\n", "y".repeat(1000));

@@ -6,7 +6,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::server::{read_head, reset, Server};
+use super::http::{read_head, reply, reset};
+use super::server::Server;
 
 /// The readiness path served, as Istio's pilot-agent serves it.
 pub const READY_PATH: &str = "/healthz/ready";
@@ -42,8 +43,6 @@ pub struct Proxy {
     pub addr: SocketAddr,
     _server: Server,
     requests: Arc<Mutex<Vec<Request>>>,
-    /// Quit requests kept open without an answer until the proxy drops.
-    held: Arc<Mutex<Vec<TcpStream>>>,
 }
 
 impl Proxy {
@@ -56,15 +55,16 @@ impl Proxy {
     /// a command that creates it just before exiting shows the quit came after it.
     pub fn with_marker(ready: bool, quit: QuitReply, marker: Option<PathBuf>) -> Proxy {
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let held = Arc::new(Mutex::new(Vec::new()));
-        let (r, h) = (requests.clone(), held.clone());
+        // Quit requests kept open without an answer: the handler owns them, so they close when
+        // the server drops it (on the proxy's drop, once it stops accepting).
+        let held = Mutex::new(Vec::new());
+        let r = requests.clone();
         let server =
-            Server::start(move |_, stream| handle(stream, ready, quit, marker.clone(), &r, &h));
+            Server::start(move |_, stream| handle(stream, ready, quit, marker.clone(), &r, &held));
         Proxy {
             addr: server.addr,
             _server: server,
             requests,
-            held,
         }
     }
 
@@ -121,13 +121,6 @@ impl Proxy {
     }
 }
 
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        // The server stops accepting when it drops; held connections are closed here.
-        self.held.lock().expect("lock").clear();
-    }
-}
-
 fn handle(
     mut stream: TcpStream,
     ready: bool,
@@ -160,12 +153,8 @@ fn handle(
 }
 
 fn respond(stream: &mut TcpStream, code: u16) {
-    let body = if code == 200 { "OK\n" } else { "no\n" };
-    let reply = format!(
-        "HTTP/1.1 {code} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(reply.as_bytes());
+    let body: &[u8] = if code == 200 { b"OK\n" } else { b"no\n" };
+    let _ = stream.write_all(&reply(code, body, true));
 }
 
 /// Reads the request head; returns its first line.

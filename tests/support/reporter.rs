@@ -3,7 +3,6 @@
 //! ignored signals), so tests see the process readygate became, not a shell's view of it.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::OnceLock;
 
 const SOURCE: &str = r#"
@@ -43,21 +42,7 @@ int main(int argc, char **argv) {
 /// Path of the compiled reporter (built once per test binary with the system C compiler).
 pub fn path() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        let source = dir.join(format!("reporter-{}.c", std::process::id()));
-        let binary = dir.join(format!("reporter-{}", std::process::id()));
-        std::fs::write(&source, SOURCE).expect("write reporter source");
-        let status = Command::new("cc")
-            .arg("-O1")
-            .arg("-o")
-            .arg(&binary)
-            .arg(&source)
-            .status()
-            .expect("a C compiler (cc) is needed to build the test reporter");
-        assert!(status.success(), "cc failed to build the reporter");
-        binary
-    })
+    PATH.get_or_init(|| super::cc::binary("reporter", SOURCE))
 }
 
 /// What the reporter saw.

@@ -7,16 +7,24 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$HERE/../../../scripts/lib.sh"
 SCENARIOS=6
-PASSED=0
-FAILED=0
 DONE=0
 
-# Setup failures and interruptions count every scenario not yet passed as failed.
+# Setup failures and interruptions count every scenario not yet run as failed, then close with
+# the counts.
+abandon() {
+    local next
+    for ((next = RG_PASSED + RG_FAILED + 1; next <= SCENARIOS; next++)); do
+        fail "scenario $next not run" "$1"
+    done
+    summary || true
+}
 die() {
-    echo "FAIL: setup: $*" >&2
-    echo "$PASSED passed, $((SCENARIOS - PASSED)) failed"
+    echo "setup failed: $*" >&2
     DONE=1
+    abandon "setup failed"
     exit 1
 }
 
@@ -79,8 +87,7 @@ cleanup() {
     umount /etc/hosts 2>/dev/null || true
     rm -rf "$T"
     if [ "$DONE" != 1 ]; then
-        echo "interrupted" >&2
-        echo "$PASSED passed, $((SCENARIOS - PASSED)) failed"
+        abandon "interrupted"
     fi
 }
 trap cleanup EXIT
@@ -161,6 +168,8 @@ start_rg() {
 # own file so that an app's "Connection refused" is never mistaken for readygate's log of a probe.
 APP_CMD=(sh -c 'date +%s%3N >"$1"; exec timeout 5 redis-cli -h 127.0.0.5 ping 2>"$1.stderr"' app)
 
+# A scenario checks several conditions and counts once (lib.sh's pass/fail, in report). This
+# check, unlike lib.sh's, only records why the scenario failed.
 WHY=()
 check() { # check CONDITION-DESCRIPTION CMD...: record a failure reason unless CMD succeeds
     local what="$1"
@@ -169,19 +178,19 @@ check() { # check CONDITION-DESCRIPTION CMD...: record a failure reason unless C
 }
 report() {
     if [ "${#WHY[@]}" = 0 ]; then
-        echo "PASS: $1"
-        PASSED=$((PASSED + 1))
+        pass "$1"
     else
-        echo "FAIL: $1"
+        fail "$1"
         local w
-        for w in "${WHY[@]}"; do echo "    - $w"; done
-        # Diagnostics: the end of each readygate log of this scenario and of Envoy's log.
-        while read -r f; do
-            [ -s "$f" ] && { echo "    --- tail of ${f#"$T"/}:"; tail -n 8 "$f" | sed 's/^/    | /'; }
-        done < <(find "$ENVOY_DIR" -name rg.err | sort)
-        echo "    --- tail of ${ENVOY_DIR#"$T"/}/envoy.log:"
-        grep -v 'header map' "$ENVOY_DIR/envoy.log" | tail -n 5 | sed 's/^/    | /' || true
-        FAILED=$((FAILED + 1))
+        {
+            for w in "${WHY[@]}"; do echo "    - $w"; done
+            # Diagnostics: the end of each readygate log of this scenario and of Envoy's log.
+            while read -r f; do
+                [ -s "$f" ] && { echo "    --- tail of ${f#"$T"/}:"; tail -n 8 "$f" | sed 's/^/    | /'; }
+            done < <(find "$ENVOY_DIR" -name rg.err | sort)
+            echo "    --- tail of ${ENVOY_DIR#"$T"/}/envoy.log:"
+            grep -v 'header map' "$ENVOY_DIR/envoy.log" | tail -n 5 | sed 's/^/    | /' || true
+        } >&2
     fi
     WHY=()
 }
@@ -362,5 +371,4 @@ for s in 1 2 3 4 5 6; do
     if "scenario_$s"; then :; fi
 done
 DONE=1
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+summary
