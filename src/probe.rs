@@ -23,6 +23,7 @@ use hyper::Request;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{timeout_at, Instant};
 
+use crate::file_probe::FileProbe;
 use crate::net::{self, Driven, QuickAck};
 use crate::parse::StatusSet;
 use crate::reason::{self, Reason};
@@ -46,6 +47,8 @@ pub struct Prober {
     /// The `Host` header, computed once.
     authority: String,
     idle: Option<Open<QuickAck>>,
+    /// A file:// target's state between attempts; `None` for network targets.
+    file: Option<FileProbe>,
 }
 
 /// An HTTP/1 connection ready for its next request.
@@ -76,13 +79,24 @@ impl Failed {
 }
 
 impl Prober {
-    /// A prober for `target`; nothing is opened until the first attempt.
-    pub fn new(target: Target) -> Self {
+    /// A prober for `target`; nothing is opened until the first attempt. A file target counts
+    /// as written once unchanged for `file_settle`.
+    pub fn new(target: Target, file_settle: Duration) -> Self {
+        let file = match target.kind() {
+            Kind::File { path } => Some(FileProbe::new(path.clone(), file_settle)),
+            Kind::Http { .. } | Kind::Tcp => None,
+        };
         Prober {
             authority: target.authority(),
             target,
             idle: None,
+            file,
         }
+    }
+
+    /// For a file target seen changing: how soon it will have settled if it changes no more.
+    pub fn settles_in(&self) -> Option<Duration> {
+        self.file.as_ref()?.settles_in(Instant::now())
     }
 
     /// The endpoint this prober probes.
@@ -92,6 +106,10 @@ impl Prober {
 
     /// Probes once; the whole attempt ends within `limit`.
     pub async fn probe(&mut self, expect: &StatusSet, limit: Duration) -> Outcome {
+        if let Some(file) = &mut self.file {
+            // One stat: nothing to time out on a local filesystem.
+            return file.probe();
+        }
         let deadline = Instant::now() + limit;
         let outcome = timeout_at(deadline, self.attempt(expect, deadline)).await;
         outcome.unwrap_or_else(|_| {
@@ -104,6 +122,10 @@ impl Prober {
     async fn attempt(&mut self, expect: &StatusSet, deadline: Instant) -> Outcome {
         let path = match self.target.kind() {
             Kind::Http { path } => path,
+            // Answered by `self.file` in `probe`, before any connection.
+            Kind::File { .. } => {
+                return Outcome::NotReady(Reason::Other("not a network target".into()))
+            }
             Kind::Tcp => {
                 return match net::connect(&self.target).await {
                     Ok(_) => Outcome::Ready,

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::file_probe::FileReason;
 use crate::parse::format_duration;
 
 /// Longest proxy-supplied text kept, in characters.
@@ -34,6 +35,8 @@ pub enum Reason {
     Status { code: u16, text: Option<String> },
     /// Anything else, with its description.
     Other(String),
+    /// A file:// target's file is missing, empty, still changing, or not a regular file.
+    File(FileReason),
 }
 
 impl fmt::Display for Reason {
@@ -64,6 +67,7 @@ impl fmt::Display for Reason {
             }
             Reason::Status { code, text: None } => write!(f, "{code} {}", status_name(*code)),
             Reason::Other(detail) => f.write_str(detail),
+            Reason::File(reason) => reason.fmt(f),
         }
     }
 }
