@@ -387,6 +387,10 @@ mod tests {
             reason(FileState::Changed { ago: ms(30) })
         );
         assert_ne!(reason(FileState::Empty), reason(FileState::Missing));
+        assert_eq!(
+            Reason::File(reason(FileState::Directory)).to_string(),
+            "/vault/secrets/db is a directory"
+        );
         assert_ne!(
             reason(FileState::Failed("a".into())),
             reason(FileState::Failed("b".into()))

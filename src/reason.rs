@@ -67,7 +67,7 @@ impl fmt::Display for Reason {
             }
             Reason::Status { code, text: None } => write!(f, "{code} {}", status_name(*code)),
             Reason::Other(detail) => f.write_str(detail),
-            Reason::File(reason) => reason.fmt(f),
+            Reason::File(reason) => write!(f, "{reason}"),
         }
     }
 }
