@@ -5,9 +5,9 @@
 //! `..data` symlink). The file is never opened, so a FIFO cannot block the wait, and its content
 //! is never read, so a secret never passes through readygate.
 //!
-//! Why the settle time: a sidecar such as Vault's agent writes a secret in place, and an
-//! application that reads it between two writes gets half a file. The size and times of a file
-//! still being written change between writes; 200 ms by default covers the pauses of a writer
+//! Why the settle time: a file written in place (rather than renamed into place) is visible while
+//! it is being written, and an application that reads it between two writes gets half a file.
+//! The size and times of a file still being written change between writes; 200 ms by default covers the pauses of a writer
 //! that renders a template and flushes it in a few writes, while adding at most that much to a
 //! file seen the moment it appeared. A file written by rename (an atomic write) settles too.
 //!
@@ -45,12 +45,12 @@ pub struct FileProbe {
 /// One version of the file: a write, truncation, chmod, or a rename onto the path changes at
 /// least one of these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stamp {
-    pub dev: u64,
-    pub ino: u64,
-    pub size: u64,
-    pub mtime: (i64, i64),
-    pub ctime: (i64, i64),
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
 }
 
 impl Stamp {
