@@ -2,6 +2,7 @@
 //! file, is not empty and has stopped changing; anything else keeps the gate shut, with a reason
 //! a person can act on. Writers are driven by readygate's own log lines, never by sleeps.
 
+mod fault_support;
 mod support;
 
 use std::ffi::OsStr;
@@ -16,8 +17,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use fault_support::Watched;
 use support::endpoint::{Behaviour, Endpoint};
-use support::watch::Watched;
 use support::{readygate, run, sh};
 
 /// How long a test waits for a log line that must come.
@@ -66,8 +67,11 @@ fn gate_then_cat(path: &Path, extra: &[&str]) -> Command {
 fn a_file_that_appears_late_is_waited_for() {
     let dir = Scratch::new("late");
     let creds = dir.path("db-creds");
-    let gate = Watched::spawn(&mut gate_then_cat(&creds, &[]));
-    gate.wait_for(&format!("{} does not exist yet", creds.display()), SAY);
+    let mut gate = Watched::spawn(&mut gate_then_cat(&creds, &[]));
+    said(
+        &mut gate,
+        &format!("{} does not exist yet", creds.display()),
+    );
     fs::write(&creds, "user=app\n").expect("write");
     let run = gate.finish();
     run.assert_code(0);
@@ -79,8 +83,8 @@ fn an_empty_file_is_waited_for_until_it_is_filled() {
     let dir = Scratch::new("empty");
     let creds = dir.path("db-creds");
     fs::write(&creds, "").expect("create empty");
-    let gate = Watched::spawn(&mut gate_then_cat(&creds, &[]));
-    gate.wait_for("db-creds is empty", SAY);
+    let mut gate = Watched::spawn(&mut gate_then_cat(&creds, &[]));
+    said(&mut gate, "db-creds is empty");
     fs::write(&creds, "user=app\n").expect("fill");
     let run = gate.finish();
     run.assert_code(0);
@@ -104,8 +108,8 @@ fn a_file_written_in_chunks_is_not_taken_mid_write() {
     .arg("--")
     .args(sh("tail -n 1 \"$0\" | grep -qx END && wc -l < \"$0\""))
     .arg(&creds);
-    let gate = Watched::spawn(&mut cmd);
-    gate.wait_for("does not exist yet", SAY);
+    let mut gate = Watched::spawn(&mut cmd);
+    said(&mut gate, "does not exist yet");
     // The writer's pauses (20 ms) are far below the settle time (1 s): a writer rendering a
     // template in several flushes.
     let mut file = fs::File::create(&creds).expect("create");
@@ -124,8 +128,8 @@ fn a_file_written_in_chunks_is_not_taken_mid_write() {
 fn a_file_renamed_into_place_passes_once_settled() {
     let dir = Scratch::new("rename");
     let creds = dir.path("db-creds");
-    let gate = Watched::spawn(&mut gate_then_cat(&creds, &[]));
-    gate.wait_for("does not exist yet", SAY);
+    let mut gate = Watched::spawn(&mut gate_then_cat(&creds, &[]));
+    said(&mut gate, "does not exist yet");
     // An atomic write: written in full beside the target, then renamed over it.
     let staged = dir.path(".db-creds.tmp");
     fs::write(&staged, "user=app\npassword=s3cret\n").expect("write staged");
@@ -142,8 +146,8 @@ fn a_file_published_by_a_symlink_swap_as_kubernetes_volumes_do_is_followed() {
     let dir = Scratch::new("symlinks");
     let creds = dir.path("creds");
     symlink("..data/creds", &creds).expect("symlink creds");
-    let gate = Watched::spawn(&mut gate_then_cat(&creds, &[]));
-    gate.wait_for("creds does not exist yet", SAY);
+    let mut gate = Watched::spawn(&mut gate_then_cat(&creds, &[]));
+    said(&mut gate, "creds does not exist yet");
     let version = dir.path("..2026_12_01_11_00_00.1");
     fs::create_dir(&version).expect("mkdir version");
     fs::write(version.join("creds"), "token=abc\n").expect("write version");
@@ -291,11 +295,11 @@ fn a_file_target_and_an_http_target_must_both_pass() {
     .args(sh("cat \"$0\" > \"$1\""))
     .arg(&creds)
     .arg(&marker);
-    let gate = Watched::spawn(&mut cmd);
-    gate.wait_for("does not exist yet", SAY);
+    let mut gate = Watched::spawn(&mut cmd);
+    said(&mut gate, "does not exist yet");
     fs::write(&creds, "user=app\n").expect("write");
     // The file passes while the proxy still says 503: the command must wait for both.
-    gate.wait_for(&format!("endpoint ready url={}", url(&creds)), SAY);
+    said(&mut gate, &format!("endpoint ready url={}", url(&creds)));
     assert!(
         !marker.exists(),
         "the command ran before the proxy was ready"
@@ -354,6 +358,11 @@ fn a_url_that_is_not_utf8_is_a_usage_error() {
         .arg(OsStr::from_bytes(b"file:///vault/\xff"))
         .args(["--", "true"]));
     run.assert_code(2).assert_stderr_has("not valid UTF-8");
+}
+
+/// Waits until readygate logs a line containing `needle`.
+fn said(gate: &mut Watched, needle: &str) {
+    gate.wait_for_line(needle, SAY, |line| line.contains(needle));
 }
 
 /// The one line a timeout ends with.

@@ -6,7 +6,6 @@ pub mod endpoint;
 pub mod proxy;
 pub mod reporter;
 pub mod server;
-pub mod watch;
 
 use std::ffi::OsStr;
 use std::io::Read;
