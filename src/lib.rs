@@ -8,11 +8,12 @@
 //! - `options`: the option table: every flag's variable, default, help and typed setter
 //! - `help`: `--help` and `--version`, generated from the option table
 //! - `parse`: durations, booleans and status lists as users type them
-//! - `target`: `http://` and `tcp://` endpoints
+//! - `target`: `http://`, `tcp://` and `file://` endpoints
 //! - `preset`: each mesh's readiness (and quit) URL
 //! - `backoff`: the delay schedule between probes (pure)
 //! - `net`: connecting to a target and starting an HTTP/1 exchange (probe and quit share it)
 //! - `probe`: one attempt against one endpoint
+//! - `file_probe`: a `file://` target: one `stat` per attempt, and whether the file has settled
 //! - `reason`: why an endpoint is not ready, made safe to log
 //! - `wait`: all endpoints, backoff, deadline and progress logs
 //! - `signals`: which signals end the wait, and which Job mode forwards to the child
@@ -32,6 +33,7 @@ pub mod backoff;
 pub mod cli;
 pub mod exec;
 pub mod exit;
+pub mod file_probe;
 pub mod help;
 pub mod install;
 pub mod log;

@@ -194,6 +194,7 @@ fn plan(cli: &Cli) -> Plan {
         timeout: (!options.timeout.is_zero()).then_some(options.timeout),
         request_timeout: options.request_timeout,
         backoff: Backoff::new(options.interval, options.max_interval),
+        file_settle: options.file_settle,
     }
 }
 

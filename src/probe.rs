@@ -19,6 +19,7 @@ use hyper::Method;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{timeout_at, Instant};
 
+use crate::file_probe::FileProbe;
 use crate::net::{self, Exchange, Failure, QuickAck};
 use crate::parse::StatusSet;
 use crate::reason::{self, Reason};
@@ -43,6 +44,8 @@ pub struct Prober {
     authority: String,
     /// The kept-alive connection, ready for the next request.
     idle: Option<Exchange<QuickAck>>,
+    /// A file:// target's state between attempts; `None` for network targets.
+    file: Option<FileProbe>,
 }
 
 /// An outcome, and the connection if it can carry the next request; or the failure that came
@@ -50,13 +53,24 @@ pub struct Prober {
 type Exchanged<S> = Result<(Outcome, Option<Exchange<S>>), Failure>;
 
 impl Prober {
-    /// A prober for `target`; nothing is opened until the first attempt.
-    pub fn new(target: Target) -> Self {
+    /// A prober for `target`; nothing is opened until the first attempt. A file target counts
+    /// as written once unchanged for `file_settle`.
+    pub fn new(target: Target, file_settle: Duration) -> Self {
+        let file = match target.kind() {
+            Kind::File { path } => Some(FileProbe::new(path.clone(), file_settle)),
+            Kind::Http { .. } | Kind::Tcp => None,
+        };
         Prober {
             authority: target.authority(),
             target,
             idle: None,
+            file,
         }
+    }
+
+    /// For a file target seen changing: how soon it will have settled if it changes no more.
+    pub fn settles_in(&self) -> Option<Duration> {
+        self.file.as_ref()?.settles_in(Instant::now())
     }
 
     /// The endpoint this prober probes.
@@ -66,6 +80,10 @@ impl Prober {
 
     /// Probes once; the whole attempt ends within `limit`.
     pub async fn probe(&mut self, expect: &StatusSet, limit: Duration) -> Outcome {
+        if let Some(file) = &mut self.file {
+            // One stat: nothing to time out on a local filesystem.
+            return file.probe();
+        }
         let deadline = Instant::now() + limit;
         let outcome = timeout_at(deadline, self.attempt(expect, deadline)).await;
         outcome.unwrap_or_else(|_| {
@@ -81,6 +99,7 @@ impl Prober {
             target,
             authority,
             idle,
+            file,
         } = self;
         match target.kind() {
             Kind::Http { path } => {
@@ -95,6 +114,11 @@ impl Prober {
             Kind::Tcp => match net::connect(target).await {
                 Ok(_) => Outcome::Ready,
                 Err(failure) => Outcome::NotReady(failure.into()),
+            },
+            // `new` made the state of every file target; `probe` answers it before this.
+            Kind::File { .. } => match file {
+                Some(file) => file.probe(),
+                None => Outcome::NotReady(Reason::NotProbedYet),
             },
         }
     }

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::file_probe::FileReason;
 use crate::net::Failure;
 use crate::parse::format_duration;
 
@@ -23,6 +24,8 @@ pub enum Reason {
     Status { code: u16, text: Option<String> },
     /// The deadline passed before the endpoint's first attempt could finish.
     NotProbedYet,
+    /// A file:// target's file is missing, empty, still changing, or not a regular file.
+    File(FileReason),
 }
 
 impl From<Failure> for Reason {
@@ -49,6 +52,7 @@ impl fmt::Display for Reason {
             }
             Reason::Status { code, text: None } => write!(f, "{code} {}", status_name(*code)),
             Reason::NotProbedYet => f.write_str("not probed yet"),
+            Reason::File(reason) => write!(f, "{reason}"),
         }
     }
 }

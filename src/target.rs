@@ -1,7 +1,11 @@
-//! A readiness (or quit) target: `http://host:port/path` or `tcp://host:port`, parsed and checked.
+//! A readiness (or quit) target: `http://host:port/path`, `tcp://host:port` or
+//! `file:///path`, parsed and checked.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use hyper::Uri;
@@ -13,6 +17,9 @@ pub enum Kind {
     Http { path: String },
     /// Ready when a TCP connection is accepted.
     Tcp,
+    /// Ready when this file exists, is a regular file, is not empty and has stopped changing.
+    /// Always absolute; it has no host or port (see [`Target::port`]).
+    File { path: PathBuf },
 }
 
 /// The host part of a target.
@@ -26,7 +33,9 @@ pub enum Host {
     Name(String),
 }
 
-/// One endpoint to probe.
+/// One endpoint to probe. A file target has no host and port: `host_text` is empty, `port` is
+/// 0, and nothing connects to it (the prober dispatches on [`Kind::File`] first, and quit URLs
+/// must be http://).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
     /// The URL as the user wrote it, for logs.
@@ -44,7 +53,7 @@ impl Target {
         &self.kind
     }
 
-    /// The host as written in the URL.
+    /// The host as written in the URL (empty for a file target).
     pub fn host_text(&self) -> &str {
         &self.host_text
     }
@@ -67,7 +76,7 @@ impl Target {
         }
     }
 
-    /// The port.
+    /// The port (0 for a file target, which has none).
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -83,8 +92,22 @@ impl FromStr for Target {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        const HINT: &str = "expected http://host:port/path or tcp://host:port";
+        const HINT: &str = "expected http://host:port/path, tcp://host:port or file:///path";
         let text = text.trim();
+        if text
+            .get(..FILE_SCHEME.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(FILE_SCHEME))
+        {
+            return Ok(Target {
+                text: text.to_string(),
+                kind: Kind::File {
+                    path: file_path(&text[FILE_SCHEME.len()..])?,
+                },
+                host: Host::Localhost,
+                host_text: String::new(),
+                port: 0,
+            });
+        }
         let (scheme, _) = text
             .split_once("://")
             .ok_or_else(|| format!("no scheme; {HINT}"))?;
@@ -144,7 +167,8 @@ impl FromStr for Target {
                 Err(_) => return Err(format!("invalid port {text:?}; {HINT}")),
             },
             (None, Kind::Http { .. }) => 80,
-            (None, Kind::Tcp) => return Err(format!("a tcp:// URL needs a port; {HINT}")),
+            // File targets returned above: only tcp:// is left.
+            (None, _) => return Err(format!("a tcp:// URL needs a port; {HINT}")),
         };
         Ok(Target {
             text: text.to_string(),
@@ -154,6 +178,78 @@ impl FromStr for Target {
             port,
         })
     }
+}
+
+/// `file:`, compared without regard to case as URL schemes are.
+const FILE_SCHEME: &str = "file:";
+
+/// The absolute path a `file:` URL names, from what follows `file:`.
+///
+/// Only `file:///abs/path` (and `file://localhost/abs/path`, the same thing by RFC 8089) is
+/// accepted: readygate runs in a container whose working directory says nothing about where a
+/// sidecar writes, so a relative path is a mistake worth stopping at. Percent-encoded bytes are
+/// decoded, as curl and browsers do: `%20` for a space, `%2C` for a comma (READYGATE_URL splits on
+/// commas), `%25` for `%` itself, and any byte of a name that is not UTF-8. Everything else is
+/// taken literally; `?` and `#` are refused rather than guessed at (query or part of the name?).
+fn file_path(rest: &str) -> Result<PathBuf, String> {
+    const HINT: &str = "expected file:///absolute/path";
+    let Some(rest) = rest.strip_prefix("//") else {
+        return Err(format!(
+            "a file URL names an absolute path; {HINT} (three slashes)"
+        ));
+    };
+    let (host, path) = rest.find('/').map_or((rest, ""), |at| rest.split_at(at));
+    if !host.is_empty() && !host.eq_ignore_ascii_case("localhost") {
+        return Err(format!(
+            "a file URL names a path on this machine, not on a host ({host:?}); for the path \
+             /{host}{path}, write file:///{host}{path}"
+        ));
+    }
+    if path.is_empty() {
+        return Err(format!("no path; {HINT}"));
+    }
+    if path.contains(['?', '#']) {
+        return Err(
+            "a file URL takes no query or fragment; write %3F for ? and %23 for # in a name"
+                .to_string(),
+        );
+    }
+    let bytes = percent_decode(path)?;
+    if bytes.contains(&0) {
+        return Err("a path cannot contain a NUL byte (%00)".to_string());
+    }
+    if bytes.ends_with(b"/") {
+        return Err(format!(
+            "the path ends with /, so it names a directory; {HINT} naming a file"
+        ));
+    }
+    Ok(PathBuf::from(OsString::from_vec(bytes)))
+}
+
+/// Decodes `%XX` escapes; a `%` not followed by two hex digits is an error, not a literal.
+fn percent_decode(text: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b != b'%' {
+            out.push(b);
+            continue;
+        }
+        let hex = [bytes.next(), bytes.next()];
+        let digit = |d: Option<u8>| d.and_then(|d| char::from(d).to_digit(16));
+        match (digit(hex[0]), digit(hex[1])) {
+            // Two hex digits: 0..=255, so the cast loses nothing.
+            (Some(high), Some(low)) => out.push((high * 16 + low) as u8),
+            _ => {
+                return Err(
+                    "invalid percent-encoding (% must be followed by two hex digits; \
+                     write %25 for a literal %)"
+                        .to_string(),
+                )
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn parse_host(host: &str) -> Host {
@@ -172,6 +268,7 @@ fn parse_host(host: &str) -> Host {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStringExt;
 
     fn parse(text: &str) -> Target {
         text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
@@ -250,6 +347,61 @@ mod tests {
             ("http://user:pw@localhost/", "credentials"),
             ("http:///ready", "not a valid URL"),
             ("http://local host/", "not a valid URL"),
+        ] {
+            let err = bad.parse::<Target>().expect_err(bad);
+            assert!(err.contains(needle), "{bad}: {err}");
+        }
+    }
+
+    fn file(text: &str) -> PathBuf {
+        match parse(text).kind() {
+            Kind::File { path } => path.clone(),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn file_urls_name_an_absolute_path() {
+        assert_eq!(
+            file("file:///vault/secrets/db-creds"),
+            PathBuf::from("/vault/secrets/db-creds")
+        );
+        assert_eq!(file(" FILE:///x "), PathBuf::from("/x"));
+        // RFC 8089: an empty host and localhost mean the same machine.
+        assert_eq!(file("file://localhost/x"), PathBuf::from("/x"));
+        let t = parse("file:///run/ready");
+        assert_eq!(t.to_string(), "file:///run/ready");
+        assert_eq!(t.port(), 0);
+    }
+
+    #[test]
+    fn file_urls_are_percent_decoded_to_any_bytes() {
+        assert_eq!(
+            file("file:///s/my%20creds%2c%25"),
+            PathBuf::from("/s/my creds,%")
+        );
+        assert_eq!(file("file:///s/a b"), PathBuf::from("/s/a b"));
+        assert_eq!(
+            file("file:///s/%FF").into_os_string().into_vec(),
+            b"/s/\xff".to_vec()
+        );
+    }
+
+    #[test]
+    fn bad_file_urls_are_rejected_with_a_reason() {
+        for (bad, needle) in [
+            ("file://vault/secrets/x", "write file:///vault/secrets/x"),
+            ("file://host", "not on a host"),
+            ("file:relative/path", "three slashes"),
+            ("file:/abs", "three slashes"),
+            ("file://", "no path"),
+            ("file:///", "names a directory"),
+            ("file:///vault/secrets/", "names a directory"),
+            ("file:///a?b", "no query or fragment"),
+            ("file:///a#b", "no query or fragment"),
+            ("file:///a%zz", "percent-encoding"),
+            ("file:///a%2", "percent-encoding"),
+            ("file:///a%00b", "NUL"),
         ] {
             let err = bad.parse::<Target>().expect_err(bad);
             assert!(err.contains(needle), "{bad}: {err}");

@@ -49,6 +49,8 @@ pub struct Plan {
     pub timeout: Option<Duration>,
     pub request_timeout: Duration,
     pub backoff: Backoff,
+    /// How long a file:// target must stay unchanged to count as written.
+    pub file_settle: Duration,
 }
 
 /// How the wait ended.
@@ -133,7 +135,7 @@ pub async fn wait(plan: &Plan) -> Waited {
         .targets
         .iter()
         .map(|target| Endpoint {
-            prober: Prober::new(target.clone()),
+            prober: Prober::new(target.clone(), plan.file_settle),
             ready: false,
             last: None,
         })
@@ -187,6 +189,12 @@ pub async fn wait(plan: &Plan) -> Waited {
         let delay = plan
             .backoff
             .delay(start.elapsed(), jitter.next_unit(), deadline.remaining());
+        // A file seen changing may settle before the backoff's next look: look then instead.
+        let delay = endpoints
+            .iter()
+            .filter(|e| !e.ready)
+            .filter_map(|e| e.prober.settles_in())
+            .fold(delay, Duration::min);
         tokio::time::sleep(delay).await;
         if deadline.passed() {
             return timed_out(&endpoints, start.elapsed(), attempt);

@@ -1,8 +1,10 @@
-//! Fuzzes `Target::from_str` (--url, READYGATE_URL): never panics; an accepted URL has a port,
-//! no credentials, parses back to itself, and (for http://) yields a request that can be sent:
-//! it is probed over an in-memory stream whose peer answers 200 and must come out ready.
+//! Fuzzes `Target::from_str` (--url, READYGATE_URL): never panics; an accepted URL parses back to
+//! itself; a file:// URL names an absolute path without NUL that does not end in `/`; a network
+//! URL has a port, no credentials, and (for http://) yields a request that can be sent: it is
+//! probed over an in-memory stream whose peer answers 200 and must come out ready.
 #![no_main]
 
+use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
@@ -15,13 +17,20 @@ fuzz_target!(|text: &str| {
     let Ok(target) = text.parse::<Target>() else {
         return;
     };
+    assert_eq!(target.to_string(), text.trim());
+    assert_eq!(target.to_string().parse::<Target>().as_ref(), Ok(&target));
+    if let Kind::File { path } = target.kind() {
+        let bytes = path.as_os_str().as_bytes();
+        assert!(path.is_absolute(), "{text:?}: {path:?}");
+        assert!(!bytes.contains(&0), "{text:?}: NUL in {path:?}");
+        assert!(!bytes.ends_with(b"/"), "{text:?}: {path:?} names a directory");
+        return;
+    }
     assert_ne!(target.port(), 0, "{text:?}");
     assert!(
         !target.authority().contains('@'),
         "{text:?}: credentials kept"
     );
-    assert_eq!(target.to_string(), text.trim());
-    assert_eq!(target.to_string().parse::<Target>().as_ref(), Ok(&target));
     let Kind::Http { path } = target.kind() else {
         return;
     };

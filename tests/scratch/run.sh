@@ -156,3 +156,26 @@ if start_server 127.0.0.1 0 "$work/notfound.log"; then
         sed 's/^/    readygate: /' "$work/notfound.err" >&2
     fi
 fi
+
+# A file target in the empty root: one stat, no resolver, no /etc. The file is written only once
+# readygate has said it does not exist yet, so the wait itself is what is checked.
+mkdir -p "$root/secrets"
+: >"$work/file.err"
+env -i timeout 60 "$chroot_bin" --userspec="$APP_UID:$APP_UID" "$root" /readygate \
+    --timeout 20s --url file:///secrets/creds -- /marker /out/file 5 hello scratch \
+    2>"$work/file.err" &
+gate=$!
+deadline=$((SECONDS + 10))
+until grep -q 'creds does not exist yet' "$work/file.err" || ((SECONDS >= deadline)); do
+    sleep 0.05
+done
+printf 'user=app\n' >"$root/secrets/creds"
+rc=0
+wait "$gate" || rc=$?
+if [[ $rc -eq 5 ]] && grep -q 'does not exist yet' "$work/file.err" &&
+    [[ "$(cat "$root/out/file" 2>/dev/null)" == "uid=$APP_UID gid=$APP_UID args=hello scratch" ]]; then
+    pass "file: waited for file:///secrets/creds to appear, then exec'd /marker (exit 5, uid $APP_UID)"
+else
+    fail "file: exit $rc (want 5 after the file appeared); marker: $(cat "$root/out/file" 2>&1)"
+    sed 's/^/    readygate: /' "$work/file.err" >&2
+fi
