@@ -179,3 +179,36 @@ pub fn running_as_root(needs: &str) -> bool {
     }
     root
 }
+
+/// Sends signal number `signal` to `pid` with kill(2); panics if the kernel refuses.
+pub fn kill(pid: u32, signal: i32) {
+    let pid = libc::pid_t::try_from(pid).expect("PID fits pid_t");
+    assert!(pid > 0, "kill({pid}) would signal a process group");
+    // SAFETY: kill(2) takes two integers and touches no memory; pid > 0 names one process.
+    #[allow(unsafe_code)]
+    let result = unsafe { libc::kill(pid, signal) };
+    assert_eq!(
+        result,
+        0,
+        "kill({pid}, {signal}): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// The first child of `pid` (such as readygate under `unshare --fork`, or readygate's command).
+pub fn first_child(pid: u32) -> Option<u32> {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+    children.split_whitespace().next()?.parse().ok()
+}
+
+/// The state letter of `pid` from /proc/PID/stat: `R`, `S`, `T` (stopped), `Z`, ...
+pub fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name in parentheses may hold spaces: the state follows the last ')'.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
