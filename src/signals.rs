@@ -65,7 +65,9 @@ pub enum Signals {
     /// real-time signal (32) up to, not including, `libc::SIGRTMIN()` (glibc keeps 32-33 for
     /// thread cancellation and setuid broadcasts, musl 32-34). Known only at run time, which
     /// is why `SIGRTMIN()` is a function. libc refuses handlers for them, so readygate can
-    /// neither catch nor forward them; blocked, they cannot kill it either.
+    /// neither catch nor forward them; blocked, they cannot kill it either. Blocking them is
+    /// safe because readygate never uses what libc needs them for: it cancels no thread and
+    /// changes no user or group ID or resource limit across threads.
     LibcReserved,
     /// The real-time signals applications may use: `SIGRTMIN()..=SIGRTMAX()`.
     RealTime,

@@ -7,10 +7,12 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use readygate::signals::{self, Action};
+use support::endpoint::{Behaviour, Endpoint};
 use support::proxy::{Proxy, QuitReply};
 use support::{eventually, finish, readygate};
 
@@ -412,4 +414,46 @@ fn sigterm_stops_a_command_with_default_handlers_and_exits_143() {
         .assert_stderr_has("killed by SIGTERM");
     assert!(result.elapsed < DEADLINE, "took {:?}", result.elapsed);
     assert_eq!(proxy.quits().len(), 1, "{}", result.stderr);
+}
+
+#[test]
+fn a_signal_during_the_wait_neither_ends_readygate_nor_is_lost_but_reaches_the_command() {
+    // Each kills `sleep` with its default action once forwarded: the exit code shows it arrived.
+    for signal in [libc::SIGALRM, libc::SIGRTMIN() + 2] {
+        let ready = Arc::new(AtomicBool::new(false));
+        let flag = ready.clone();
+        let readiness = Endpoint::scripted("127.0.0.1:0", move |_| {
+            let status = if flag.load(Ordering::SeqCst) {
+                200
+            } else {
+                503
+            };
+            Behaviour::Status(status, Vec::new())
+        });
+        let proxy = Proxy::start(true, QuitReply::Ok);
+        let child = readygate()
+            .args(["--url", &readiness.url(), "--quit-url", &proxy.quit_url()])
+            .args(["-S", "--", "sleep", "60"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn readygate");
+        let pid = child.id();
+        eventually("the first probe", DEADLINE, || readiness.hits() >= 1);
+        support::kill(pid, signal);
+        let name = signals::name(signal);
+        // Still waiting, so still probing: the signal ended neither readygate nor the wait.
+        let probes = readiness.hits();
+        eventually(&format!("a probe after {name}"), DEADLINE, || {
+            readiness.hits() > probes
+        });
+        assert_running(pid, &name);
+        assert_eq!(support::first_child(pid), None, "the command ran early");
+        ready.store(true, Ordering::SeqCst);
+        let result = finish(child);
+        result
+            .assert_code(128 + signal)
+            .assert_stderr_has(&format!("killed by {name}"));
+        assert_eq!(proxy.quits().len(), 1, "{}", result.stderr);
+    }
 }
