@@ -1,6 +1,6 @@
 //! The one owner of signal handling: [`POLICY`], a table saying for every signal number what
 //! readygate does with it and why, and the listeners that carry it out. Code and tests both read
-//! the table, so a signal cannot be forwarded, ended-on or ignored anywhere but here.
+//! the table, so what happens to a signal is decided in this one place.
 //!
 //! Handlers are installed before the first probe. That matters when readygate is PID 1 of a
 //! container: the kernel drops any signal PID 1 has no handler for, so without them SIGTERM
@@ -45,14 +45,6 @@ impl Action {
     /// Whether Job mode passes the signal on to the command.
     pub fn forwarded(self) -> bool {
         matches!(self, Action::EndsWait | Action::Forward)
-    }
-
-    /// Whether Job mode installs a handler for the signal.
-    fn caught_in_job_mode(self) -> bool {
-        matches!(
-            self,
-            Action::EndsWait | Action::Forward | Action::Reap | Action::Absorb
-        )
     }
 }
 
@@ -198,7 +190,8 @@ pub const POLICY: [Rule; 33] = [
     Rule {
         signals: Signals::RealTime,
         action: Forward,
-        why: "application-defined real-time signals (queued, in order)",
+        why: "application-defined real-time signals (like standard ones, two of the same \
+              arriving together may be forwarded as one)",
     },
 ];
 
@@ -256,10 +249,11 @@ impl JobSignals {
     pub fn install() -> io::Result<Self> {
         sys::block_signals(with_action(Hold))?;
         let mut others = Vec::new();
-        for rule in POLICY.iter().filter(|r| r.action.caught_in_job_mode()) {
-            if rule.action == Reap {
-                continue;
-            }
+        // SIGCHLD (Reap) has a listener of its own, polled first.
+        for rule in POLICY
+            .iter()
+            .filter(|r| matches!(r.action, EndsWait | Forward | Absorb))
+        {
             for n in rule.signals.numbers() {
                 others.push((n, rule.action, signal(SignalKind::from_raw(n))?));
             }
