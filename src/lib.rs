@@ -22,7 +22,7 @@
 //! - `termination`: readygate's own failure, written where `kubectl describe pod` shows it
 //! - `supervise`: Job mode: run the command as a child, forward signals, reap, report its status
 //! - `quit`: Job mode: POST the sidecar's quit URL(s) once the command is done
-//! - `sys`: the only `unsafe`: waitpid, kill and prctl wrappers
+//! - `sys`: the only `unsafe`: waitpid, kill, prctl and rt_sigprocmask wrappers
 //! - `log`: stderr logging, text or JSON
 //! - `exit`: the exit codes
 

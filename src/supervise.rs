@@ -59,8 +59,12 @@ impl Supervisor {
             ));
         };
         let started = Instant::now();
-        // std resets the signal mask and SIGPIPE in the child; exec resets the handlers.
-        let child = match Command::new(program).args(args).spawn() {
+        // std resets SIGPIPE in the child and exec resets the handlers; the mask is reset here
+        // (readygate blocks libc's reserved signals, and std may pass its mask on).
+        let mut command = Command::new(program);
+        command.args(args);
+        sys::unblock_signals_in_child(&mut command);
+        let child = match command.spawn() {
             Ok(child) => child,
             Err(e) => return Ended::NotStarted(e),
         };
@@ -101,6 +105,11 @@ impl Supervisor {
                     ),
                     Err(e) => debug!(signal = signals::name(signal), pid, "not forwarded: {e}"),
                 },
+                JobSignal::Absorbed(signal) => debug!(
+                    signal = signals::name(signal),
+                    why = signals::rule(signal).map_or("", |rule| rule.why),
+                    "not forwarded to the command"
+                ),
             }
         }
     }
@@ -145,9 +154,9 @@ pub fn describe(status: ExitStatus) -> String {
             } else {
                 ""
             };
-            match signals::name(signal) {
-                "signal" => format!("killed by signal {signal}{core}"),
-                name => format!("killed by {name} ({signal}){core}"),
+            match signals::named(signal) {
+                Some(name) => format!("killed by {name} ({signal}){core}"),
+                None => format!("killed by signal {signal}{core}"),
             }
         }
         (None, None) => format!("{status}"),
@@ -186,5 +195,9 @@ mod tests {
     fn statuses_are_described_for_logs() {
         assert_eq!(describe(exited(3)), "exit code 3");
         assert_eq!(describe(killed(libc::SIGKILL)), "killed by SIGKILL (9)");
+        assert_eq!(
+            describe(killed(libc::SIGRTMIN() + 2)),
+            format!("killed by SIGRTMIN+2 ({})", libc::SIGRTMIN() + 2)
+        );
     }
 }

@@ -1,10 +1,11 @@
 //! The only `unsafe` in readygate: thin wrappers over the libc calls Job mode needs (waitpid,
-//! kill, prctl), each with its SAFETY argument, and the descriptor check made before the
+//! kill, prctl, rt_sigprocmask), each with its SAFETY argument, and the descriptor check made before the
 //! runtime starts. Everything else calls these safe functions.
 
 use std::io;
+use std::os::unix::process::CommandExt;
 use std::os::unix::process::ExitStatusExt;
-use std::process::ExitStatus;
+use std::process::{Command, ExitStatus};
 
 /// A process ID as the kernel knows it.
 pub type Pid = libc::pid_t;
@@ -92,4 +93,67 @@ pub fn become_subreaper() -> io::Result<()> {
         0 => Ok(()),
         _ => Err(io::Error::last_os_error()),
     }
+}
+
+/// Blocks `signals` in the calling thread (and every thread it starts later), so they stay
+/// pending instead of acting. For the real-time signals libc keeps for itself (see
+/// `signals::Signals::LibcReserved`): their default action would kill readygate, and libc
+/// refuses both handlers and (glibc) blocking them through `sigprocmask`, so this asks the
+/// kernel directly. A child would inherit the mask: see [`unblock_signals_in_child`].
+pub fn block_signals(signals: impl IntoIterator<Item = i32>) -> io::Result<()> {
+    // The kernel's signal set on 64-bit Linux: one 64-bit word, bit N-1 for signal N.
+    let mut set: u64 = 0;
+    for signal in signals {
+        let bit = u32::try_from(signal - 1)
+            .ok()
+            .filter(|bit| *bit < u64::BITS)
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+        set |= 1 << bit;
+    }
+    if set == 0 {
+        return Ok(());
+    }
+    // SAFETY: rt_sigprocmask reads `size_of::<u64>()` bytes from the set pointer, which points
+    // at a live u64, and writes nothing (the old-set pointer is null). The size is the one the
+    // kernel expects for its sigset on this architecture (it fails with EINVAL otherwise).
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_BLOCK,
+            &set as *const u64,
+            std::ptr::null_mut::<u64>(),
+            std::mem::size_of::<u64>(),
+        )
+    };
+    match result {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+/// Makes the process `command` starts begin with no signal blocked, whatever readygate blocks.
+/// std does not guarantee it: with glibc's `posix_spawn` (what `Command::spawn` uses when it
+/// can) the child gets the parent's mask back before exec (seen with strace on glibc 2.36), so
+/// without this the command would start with libc's reserved signals blocked.
+pub fn unblock_signals_in_child(command: &mut Command) {
+    // SAFETY: the closure runs in the child between fork and exec, where only
+    // async-signal-safe work is allowed: it makes one system call on a stack value, allocates
+    // nothing and takes no lock (an error is an OS code, not an allocation). The pointers are
+    // valid for the call and the size is the kernel's sigset size, as in `block_signals`.
+    unsafe {
+        command.pre_exec(|| {
+            let empty: u64 = 0;
+            let result = libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &empty as *const u64,
+                std::ptr::null_mut::<u64>(),
+                std::mem::size_of::<u64>(),
+            );
+            match result {
+                0 => Ok(()),
+                _ => Err(io::Error::last_os_error()),
+            }
+        })
+    };
 }

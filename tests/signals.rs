@@ -9,11 +9,23 @@ use std::time::Duration;
 use support::endpoint::{Behaviour, Endpoint};
 use support::{eventually, finish, readygate, sh};
 
-const SIGNALS: [(&str, i32); 4] = [("TERM", 15), ("INT", 2), ("HUP", 1), ("QUIT", 3)];
+use readygate::signals::{self, Action, POLICY};
+
+/// The signals whose rule says they end the wait: SIGTERM, SIGINT, SIGHUP and SIGQUIT.
+fn ending_the_wait() -> Vec<i32> {
+    POLICY
+        .iter()
+        .filter(|rule| rule.action == Action::EndsWait)
+        .flat_map(|rule| rule.signals.numbers())
+        .collect()
+}
 
 #[test]
 fn each_stop_signal_while_waiting_exits_128_plus_n_without_running_the_command() {
-    for (name, number) in SIGNALS {
+    let ending = ending_the_wait();
+    assert_eq!(ending.len(), 4, "{ending:?}");
+    for number in ending {
+        let name = signals::name(number);
         let ep = Endpoint::start(Behaviour::Status(503, Vec::new()));
         let child = readygate()
             .args(["--url", &ep.url(), "-t", "0", "--"])
@@ -26,18 +38,12 @@ fn each_stop_signal_while_waiting_exits_128_plus_n_without_running_the_command()
         eventually("the first probe", Duration::from_secs(10), || {
             ep.hits() >= 1
         });
-        support::send_signal(name, child.id());
+        support::kill(child.id(), number);
         let result = finish(child);
         result.assert_code(128 + number);
-        assert_eq!(result.stdout, "", "SIG{name}: the command must not run");
-        result.assert_stderr_has(&format!("SIG{name}"));
+        assert_eq!(result.stdout, "", "{name}: the command must not run");
+        result.assert_stderr_has(&name);
     }
-}
-
-/// The PID of unshare's forked child: readygate as PID 1 of the new namespace.
-fn child_of(pid: u32) -> Option<u32> {
-    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
-    children.split_whitespace().next()?.parse().ok()
 }
 
 #[test]
@@ -45,7 +51,7 @@ fn as_pid_1_of_a_pid_namespace_sigterm_still_ends_the_wait() {
     if !support::running_as_root("unshare --pid") {
         return;
     }
-    for (name, number) in [("TERM", 15), ("INT", 2)] {
+    for number in [libc::SIGTERM, libc::SIGINT] {
         let ep = Endpoint::start(Behaviour::Status(503, Vec::new()));
         let child = Command::new("unshare")
             .args([
@@ -66,7 +72,8 @@ fn as_pid_1_of_a_pid_namespace_sigterm_still_ends_the_wait() {
         eventually("the first probe", Duration::from_secs(10), || {
             ep.hits() >= 1
         });
-        let gate = child_of(child.id()).expect("readygate runs under unshare");
+        // unshare's forked child: readygate as PID 1 of the new namespace.
+        let gate = support::first_child(child.id()).expect("readygate runs under unshare");
         let ns_pid = std::fs::read_to_string(format!("/proc/{gate}/status"))
             .expect("status")
             .lines()
@@ -77,7 +84,7 @@ fn as_pid_1_of_a_pid_namespace_sigterm_still_ends_the_wait() {
             Some("1"),
             "readygate is PID 1 in its namespace"
         );
-        support::send_signal(name, gate);
+        support::kill(gate, number);
         let result = finish(child);
         // unshare reports the exit status of its child.
         result.assert_code(128 + number);

@@ -85,10 +85,25 @@ pub fn status_kib(pid: u32, field: &str) -> u64 {
 
 /// The one-letter state of `pid` (R, S, T, ...) from /proc/<pid>/stat.
 pub fn state(pid: u32) -> char {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read stat");
+    process_state(pid).unwrap_or_else(|| panic!("no state for process {pid}"))
+}
+
+/// The state letter of `pid`, or `None` once it is gone: `R`, `S`, `T` (stopped), `Z`, ...
+pub fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name is in parentheses and may contain spaces: the state follows the last ')'.
-    let after = &stat[stat.rfind(')').expect("stat format") + 1..];
-    after.trim_start().chars().next().expect("state")
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
+/// The first child of `pid` (such as readygate under `unshare --fork`, or readygate's command).
+pub fn first_child(pid: u32) -> Option<u32> {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+    children.split_whitespace().next()?.parse().ok()
 }
 
 /// A path in the build's scratch directory, unique to this test process and thread (tests in
