@@ -8,7 +8,8 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::Stdio;
 
 use support::endpoint::{Behaviour, Endpoint};
-use support::{finish, readygate, reporter, run, temp_dir};
+use support::Watched;
+use support::{readygate, reporter, run, temp_dir};
 
 fn ready() -> Endpoint {
     Endpoint::start(Behaviour::Status(200, Vec::new()))
@@ -26,23 +27,21 @@ fn the_command_keeps_readygates_pid_argv_env_fds_and_a_clean_signal_state() {
         OsString::from("--url"),
         OsString::from_vec(b"non-utf8-\xff\xfe".to_vec()),
     ];
-    let child = readygate()
-        .env_clear()
-        .env("REPORT_FILE", &report_file)
-        .env("KEEP_ME", "value=with=equals")
-        .env(
-            OsString::from("BYTES"),
-            OsString::from_vec(b"\xc3\x28".to_vec()),
-        )
-        .args(["--url", &ep.url(), "--"])
-        .arg(reporter::path())
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id();
-    let result = finish(child);
+    let child = Watched::spawn(
+        readygate()
+            .env_clear()
+            .env("REPORT_FILE", &report_file)
+            .env("KEEP_ME", "value=with=equals")
+            .env(
+                OsString::from("BYTES"),
+                OsString::from_vec(b"\xc3\x28".to_vec()),
+            )
+            .args(["--url", &ep.url(), "--"])
+            .arg(reporter::path())
+            .args(&args),
+    );
+    let pid = child.pid();
+    let result = child.finish();
     result.assert_code(0);
     let report = reporter::read(&report_file);
 

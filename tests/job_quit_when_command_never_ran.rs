@@ -3,11 +3,11 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use support::proxy::{Proxy, QuitReply};
-use support::{eventually, finish, readygate, run};
+use support::Watched;
+use support::{eventually, readygate, run};
 
 #[test]
 fn sigterm_while_waiting_exits_143_and_quits_the_sidecar() {
@@ -15,20 +15,18 @@ fn sigterm_while_waiting_exits_143_and_quits_the_sidecar() {
     // The command would create this file: a directory that exists, a name that does not yet.
     let ran = std::env::temp_dir().join(format!("readygate-never-ran-{}", std::process::id()));
     let _ = std::fs::remove_file(&ran);
-    let child = readygate()
-        .args(proxy.args())
-        .args(["-t", "0", "-S", "--", "touch"])
-        .arg(&ran)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn readygate");
+    let child = Watched::spawn(
+        readygate()
+            .args(proxy.args())
+            .args(["-t", "0", "-S", "--", "touch"])
+            .arg(&ran),
+    );
     // Probes start after the handlers are installed.
     eventually("the first probe", Duration::from_secs(10), || {
         proxy.probes() >= 1
     });
-    support::send_signal("TERM", child.id());
-    let result = finish(child);
+    support::send_signal("TERM", child.pid());
+    let result = child.finish();
     result
         .assert_code(143)
         .assert_stderr_has("quit the sidecar");

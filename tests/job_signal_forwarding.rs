@@ -6,7 +6,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +14,8 @@ use std::time::Duration;
 use readygate::signals::{self, Action};
 use support::endpoint::{Behaviour, Endpoint};
 use support::proxy::{Proxy, QuitReply};
-use support::{eventually, finish, readygate};
+use support::Watched;
+use support::{eventually, readygate};
 
 const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -137,7 +138,7 @@ impl Drop for Record {
     }
 }
 
-/// `readygate -S -- sigrec FILE n RECORDER_CODE`, ready to spawn (stdout and stderr piped).
+/// `readygate -S -- sigrec FILE n RECORDER_CODE`, ready to spawn.
 fn job(proxy: &Proxy, record: &Record, n: usize) -> Command {
     let mut cmd = readygate();
     cmd.args(proxy.args())
@@ -145,15 +146,13 @@ fn job(proxy: &Proxy, record: &Record, n: usize) -> Command {
         .arg(sigrec())
         .arg(record.path())
         .arg(n.to_string())
-        .arg(RECORDER_CODE.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .arg(RECORDER_CODE.to_string());
     cmd
 }
 
 /// Spawns readygate as `job` describes and waits until the recorder's handlers are in place.
-fn start(proxy: &Proxy, record: &Record, n: usize) -> Child {
-    let child = job(proxy, record, n).spawn().expect("spawn readygate");
+fn start(proxy: &Proxy, record: &Record, n: usize) -> Watched {
+    let child = Watched::spawn(&mut job(proxy, record, n));
     eventually("the recorder to start", DEADLINE, || record.ready());
     child
 }
@@ -195,8 +194,8 @@ fn every_forwarded_signal_reaches_the_command_and_readygate_runs_on() {
     let proxy = Proxy::start(true, QuitReply::Ok);
     let record = Record::new("forwarded");
     let child = start(&proxy, &record, forwarded.len() + 1);
-    each_then_the_last(&forwarded, child.id(), &record);
-    let result = finish(child);
+    each_then_the_last(&forwarded, child.pid(), &record);
+    let result = child.finish();
     result
         .assert_code(RECORDER_CODE)
         .assert_stderr_has("forwarded to the command")
@@ -221,17 +220,15 @@ fn as_pid_1_every_forwarded_signal_reaches_the_command_and_readygate_runs_on() {
             None => unshare.env_remove(key),
         };
     }
-    let child = unshare
-        .args(["--pid", "--fork", "--kill-child"])
-        .arg(inner.get_program())
-        .args(inner.get_args())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("unshare");
+    let child = Watched::spawn(
+        unshare
+            .args(["--pid", "--fork", "--kill-child"])
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .stdin(Stdio::null()),
+    );
     eventually("the recorder to start", DEADLINE, || record.ready());
-    let gate = support::first_child(child.id()).expect("readygate runs under unshare");
+    let gate = support::first_child(child.pid()).expect("readygate runs under unshare");
     let status = std::fs::read_to_string(format!("/proc/{gate}/status")).expect("status");
     let ns_pid = status.lines().find(|l| l.starts_with("NSpid:"));
     assert_eq!(
@@ -240,7 +237,7 @@ fn as_pid_1_every_forwarded_signal_reaches_the_command_and_readygate_runs_on() {
         "readygate is PID 1 in its namespace"
     );
     each_then_the_last(&forwarded, gate, &record);
-    let result = finish(child);
+    let result = child.finish();
     // unshare exits with its child's status: readygate's, which is the command's.
     result.assert_code(RECORDER_CODE);
     assert_eq!(record.signals(), [forwarded, vec![libc::SIGUSR1]].concat());
@@ -253,10 +250,10 @@ fn the_command_starts_with_no_signal_blocked_or_ignored() {
     let record = Record::new("mask");
     let mut cmd = job(&proxy, &record, 1);
     with_default_dispositions(&mut cmd);
-    let child = cmd.spawn().expect("spawn readygate");
+    let child = Watched::spawn(&mut cmd);
     eventually("the recorder to start", DEADLINE, || record.ready());
-    round_trip(libc::SIGUSR1, child.id(), &record, 1);
-    finish(child).assert_code(RECORDER_CODE);
+    round_trip(libc::SIGUSR1, child.pid(), &record, 1);
+    child.finish().assert_code(RECORDER_CODE);
     // readygate blocks libc's own real-time signals and catches most others; none of it may
     // leak into the command.
     assert_eq!(record.started_with("SigBlk:"), 0, "{:?}", record.lines());
@@ -295,9 +292,9 @@ fn signals_readygate_keeps_to_itself_neither_reach_the_command_nor_end_readygate
     let record = Record::new("kept");
     let mut cmd = job(&proxy, &record, 2);
     with_default_dispositions(&mut cmd);
-    let child = cmd.spawn().expect("spawn readygate");
+    let child = Watched::spawn(&mut cmd);
     eventually("the recorder to start", DEADLINE, || record.ready());
-    let pid = child.id();
+    let pid = child.pid();
     for &signal in &kept {
         support::kill(pid, signal);
         assert_running(pid, &signals::name(signal));
@@ -306,7 +303,7 @@ fn signals_readygate_keeps_to_itself_neither_reach_the_command_nor_end_readygate
     // the others, and would have forwarded them first.
     round_trip(libc::SIGUSR1, pid, &record, 1);
     round_trip(libc::SIGUSR2, pid, &record, 1);
-    let result = finish(child);
+    let result = child.finish();
     result.assert_code(RECORDER_CODE);
     assert_eq!(
         record.signals(),
@@ -322,12 +319,12 @@ fn a_second_sigterm_and_a_second_sigint_are_forwarded_too() {
     let proxy = Proxy::start(true, QuitReply::Ok);
     let record = Record::new("second");
     let child = start(&proxy, &record, 4);
-    let pid = child.id();
+    let pid = child.pid();
     round_trip(libc::SIGTERM, pid, &record, 1);
     round_trip(libc::SIGTERM, pid, &record, 2);
     round_trip(libc::SIGINT, pid, &record, 1);
     round_trip(libc::SIGINT, pid, &record, 2);
-    finish(child).assert_code(RECORDER_CODE);
+    child.finish().assert_code(RECORDER_CODE);
     assert_eq!(
         record.signals(),
         [libc::SIGTERM, libc::SIGTERM, libc::SIGINT, libc::SIGINT]
@@ -338,19 +335,17 @@ fn a_second_sigterm_and_a_second_sigint_are_forwarded_too() {
 /// command's PID once it runs. Its own group, whose leader's parent (this test) is in another
 /// group of the same session, is not orphaned: the kernel discards stop signals sent to
 /// members of orphaned groups, which would leave nothing to observe.
-fn sleeping(proxy: &Proxy) -> (Child, u32) {
+fn sleeping(proxy: &Proxy) -> (Watched, u32) {
     use std::os::unix::process::CommandExt;
-    let child = readygate()
-        .args(proxy.args())
-        .args(["-S", "--", "sleep", "60"])
-        .process_group(0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn readygate");
+    let child = Watched::spawn(
+        readygate()
+            .args(proxy.args())
+            .args(["-S", "--", "sleep", "60"])
+            .process_group(0),
+    );
     let mut command = None;
     eventually("the command to start", DEADLINE, || {
-        command = support::first_child(child.id());
+        command = support::first_child(child.pid());
         command.is_some()
     });
     (child, command.expect("the command's PID"))
@@ -360,7 +355,7 @@ fn sleeping(proxy: &Proxy) -> (Child, u32) {
 fn stop_signals_stop_the_command_and_never_readygate() {
     let proxy = Proxy::start(true, QuitReply::Ok);
     let (child, command) = sleeping(&proxy);
-    let pid = child.id();
+    let pid = child.pid();
     for stop in [libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU] {
         let name = signals::name(stop);
         support::kill(pid, stop);
@@ -375,7 +370,7 @@ fn stop_signals_stop_the_command_and_never_readygate() {
         assert_running(pid, "SIGCONT");
     }
     support::kill(pid, libc::SIGTERM);
-    let result = finish(child);
+    let result = child.finish();
     result
         .assert_code(143)
         .assert_stderr_has("killed by SIGTERM");
@@ -386,8 +381,8 @@ fn stop_signals_stop_the_command_and_never_readygate() {
 fn sigterm_stops_a_command_with_default_handlers_and_exits_143() {
     let proxy = Proxy::start(true, QuitReply::Ok);
     let (child, _) = sleeping(&proxy);
-    support::kill(child.id(), libc::SIGTERM);
-    let result = finish(child);
+    support::kill(child.pid(), libc::SIGTERM);
+    let result = child.finish();
     result
         .assert_code(143)
         .assert_stderr_has("killed by SIGTERM");
@@ -410,14 +405,12 @@ fn a_signal_during_the_wait_neither_ends_readygate_nor_is_lost_but_reaches_the_c
             Behaviour::Status(status, Vec::new())
         });
         let proxy = Proxy::start(true, QuitReply::Ok);
-        let child = readygate()
-            .args(["--url", &readiness.url(), "--quit-url", &proxy.quit_url()])
-            .args(["-S", "--", "sleep", "60"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn readygate");
-        let pid = child.id();
+        let child = Watched::spawn(
+            readygate()
+                .args(["--url", &readiness.url(), "--quit-url", &proxy.quit_url()])
+                .args(["-S", "--", "sleep", "60"]),
+        );
+        let pid = child.pid();
         eventually("the first probe", DEADLINE, || readiness.hits() >= 1);
         support::kill(pid, signal);
         let name = signals::name(signal);
@@ -429,7 +422,7 @@ fn a_signal_during_the_wait_neither_ends_readygate_nor_is_lost_but_reaches_the_c
         assert_running(pid, &name);
         assert_eq!(support::first_child(pid), None, "the command ran early");
         ready.store(true, Ordering::SeqCst);
-        let result = finish(child);
+        let result = child.finish();
         result
             .assert_code(128 + signal)
             .assert_stderr_has(&format!("killed by {name}"));

@@ -7,7 +7,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use support::endpoint::{Behaviour, Endpoint};
-use support::{eventually, finish, readygate, sh};
+use support::Watched;
+use support::{eventually, readygate, sh};
 
 use readygate::signals::{self, Action, POLICY};
 
@@ -27,19 +28,17 @@ fn each_stop_signal_while_waiting_exits_128_plus_n_without_running_the_command()
     for number in ending {
         let name = signals::name(number);
         let ep = Endpoint::start(Behaviour::Status(503, Vec::new()));
-        let child = readygate()
-            .args(["--url", &ep.url(), "-t", "0", "--"])
-            .args(sh("echo ran"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
+        let child = Watched::spawn(
+            readygate()
+                .args(["--url", &ep.url(), "-t", "0", "--"])
+                .args(sh("echo ran")),
+        );
         // The first probe happens after the handlers are installed.
         eventually("the first probe", Duration::from_secs(10), || {
             ep.hits() >= 1
         });
-        support::kill(child.id(), number);
-        let result = finish(child);
+        support::kill(child.pid(), number);
+        let result = child.finish();
         result.assert_code(128 + number);
         assert_eq!(result.stdout, "", "{name}: the command must not run");
         result.assert_stderr_has(&name);
@@ -53,27 +52,25 @@ fn as_pid_1_of_a_pid_namespace_sigterm_still_ends_the_wait() {
     }
     for number in [libc::SIGTERM, libc::SIGINT] {
         let ep = Endpoint::start(Behaviour::Status(503, Vec::new()));
-        let child = Command::new("unshare")
-            .args([
-                "--pid",
-                "--fork",
-                "--kill-child",
-                env!("CARGO_BIN_EXE_readygate"),
-                "--url",
-                &ep.url(),
-                "-t",
-                "0",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("unshare");
+        let child = Watched::spawn(
+            Command::new("unshare")
+                .args([
+                    "--pid",
+                    "--fork",
+                    "--kill-child",
+                    env!("CARGO_BIN_EXE_readygate"),
+                    "--url",
+                    &ep.url(),
+                    "-t",
+                    "0",
+                ])
+                .stdin(Stdio::null()),
+        );
         eventually("the first probe", Duration::from_secs(10), || {
             ep.hits() >= 1
         });
         // unshare's forked child: readygate as PID 1 of the new namespace.
-        let gate = support::first_child(child.id()).expect("readygate runs under unshare");
+        let gate = support::first_child(child.pid()).expect("readygate runs under unshare");
         let ns_pid = std::fs::read_to_string(format!("/proc/{gate}/status"))
             .expect("status")
             .lines()
@@ -85,7 +82,7 @@ fn as_pid_1_of_a_pid_namespace_sigterm_still_ends_the_wait() {
             "readygate is PID 1 in its namespace"
         );
         support::kill(gate, number);
-        let result = finish(child);
+        let result = child.finish();
         // unshare reports the exit status of its child.
         result.assert_code(128 + number);
     }

@@ -5,12 +5,13 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use support::endpoint::{Behaviour, Endpoint};
 use support::proxy::{Proxy, QuitReply};
-use support::{closed_port, eventually, finish, readygate, run, sh};
+use support::Watched;
+use support::{closed_port, eventually, readygate, run, sh};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -102,19 +103,17 @@ fn a_signal_while_waiting_is_reported() {
     let dir = scratch("signal");
     let log = dir.join("log");
     let ep = Endpoint::start(Behaviour::Status(503, Vec::new()));
-    let child = readygate()
-        .args(["--url", &ep.url(), "-t", "0", "--termination-log"])
-        .arg(&log)
-        .args(["--", "true"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let child = Watched::spawn(
+        readygate()
+            .args(["--url", &ep.url(), "-t", "0", "--termination-log"])
+            .arg(&log)
+            .args(["--", "true"]),
+    );
     eventually("the first probe", Duration::from_secs(10), || {
         ep.hits() >= 1
     });
-    support::send_signal("TERM", child.id());
-    finish(child).assert_code(143);
+    support::send_signal("TERM", child.pid());
+    child.finish().assert_code(143);
     assert_eq!(
         read(&log),
         "readygate: interrupted by SIGTERM while waiting; the command was not run"
