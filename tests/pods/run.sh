@@ -11,7 +11,7 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-# shellcheck source=scripts/lib.sh
+# shellcheck disable=SC1091  # scripts/lib.sh is checked on its own
 source "$REPO/scripts/lib.sh"
 
 die() {
@@ -169,10 +169,13 @@ play() {
     sed -e 's|registry.example.com/orders:1.4.2|localhost/orders:test|' ${extra:+-e "$extra"} "$REPO/$manifest" |
         /usr/bin/python3 "$HERE/inject.py" localhost/envoy:test localhost/istio-init:test >"$T/pod.yaml" || return 1
     pm kube play --network none --start=false "$T/pod.yaml" >"$T/play.out" 2>&1 || { cat "$T/play.out" >&2; return 1; }
-    POD=$(pm pod ps --format '{{.Name}}' | head -n 1)
+    # kube play prints "Pod:" and the pod's ID on the next line.
+    POD=$(awk 'p { print; exit } /^Pod:/ { p = 1 }' "$T/play.out")
+    [[ -n $POD ]] && POD=$(pm pod inspect "$POD" --format '{{.Name}}')
     [[ -n $POD ]]
 }
-# netns_of POD: the pod's network namespace, via its infra container (started here if needed).
+# start_infra: starts the pod's infra container alone, so its network namespace exists (and Redis
+# can be put in it) before any container of the manifest runs; sets INFRA_PID.
 start_infra() {
     local infra
     infra=$(pm pod inspect "$POD" --format '{{.InfraContainerID}}')
@@ -220,7 +223,11 @@ pod_times() {
         printf '%s %s\n' "$c" "$(pm inspect "$c" --format '{{.State.Status}} {{.State.ExitCode}} started {{.State.StartedAt}} finished {{.State.FinishedAt}}')"
     done >&2
 }
-rm_pod() { [[ -z $POD ]] || pm pod rm --force --time 0 "$POD" >/dev/null 2>&1; POD=""; }
+# Every pod goes (the store is this run's own), so no scenario sees another's leftovers.
+rm_pod() {
+    pm pod rm --all --force --time 0 >/dev/null 2>&1
+    POD=""
+}
 
 # start_pod MANIFEST [SED]: play, give the pod its Redis, then start it (init container first).
 start_pod() {
@@ -240,6 +247,24 @@ app_said() { pm logs "$1" 2>/dev/null | grep -q '^app: first dial'; }
 say "== Deployment (examples/k8s/deployment.yaml)"
 if start_pod examples/k8s/deployment.yaml; then
     app=$POD-orders
+    # examples/k8s/poststart.yaml's hook command, run the way the kubelet runs an exec hook: inside
+    # the sidecar's container, just after it started (podman has no lifecycle hooks of its own).
+    mapfile -t hook < <(/usr/bin/python3 -c '
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+print("\n".join(d["spec"]["template"]["spec"]["containers"][0]["lifecycle"]["postStart"]["exec"]["command"]))' \
+        "$REPO/examples/k8s/poststart.yaml")
+    code=0
+    pm exec "$POD-istio-proxy" "${hook[@]}" >"$T/hook.out" 2>"$T/hook.err" || code=$?
+    hook_ready=$(awk '/readygate: ready/ { print $1; exit }' "$T/hook.err")
+    [[ -n $hook_ready ]] && hook_ready=$(date -d "$hook_ready" +%s%3N)
+    hook_live=$(envoy_live_ms)
+    if [[ $code == 0 && -n $hook_ready && -n $hook_live ]] && ((hook_ready >= hook_live)) &&
+        grep -q 'not ready yet' "$T/hook.err" && [[ ! -s $T/hook.out ]]; then
+        pass "poststart.yaml's hook (${hook[*]}) in the sidecar's container returns 0 once Envoy's admin is LIVE, not before"
+    else
+        fail "poststart.yaml's hook" "exit $code, ready at '${hook_ready:-never}', LIVE at '${hook_live:-never}': $(tail -n 2 "$T/hook.err")"
+    fi
     if poll 60 app_said "$app"; then
         line=$(pm logs "$app" 2>/dev/null | grep '^app: first dial')
         live=$(envoy_live_ms)
@@ -278,7 +303,7 @@ if start_pod examples/k8s/deployment.yaml; then
         uid=$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
         # The image has no /etc (checked above: its one layer holds only readygate); podman still
         # adds passwd, group and hostname, but nothing a resolver reads.
-        etc=$(ls "/proc/$pid/root/etc" 2>/dev/null | tr '\n' ' ')
+        etc=$(find "/proc/$pid/root/etc/" -mindepth 1 -maxdepth 1 -printf '%f ' 2>/dev/null)
         if [[ $uid == 65532 && ! $etc =~ (hosts|resolv.conf|nsswitch.conf|gai.conf) ]] &&
             pm inspect "$waiter" --format '{{.HostConfig.ReadonlyRootfs}}' | grep -qx true; then
             pass "image: runs read-only as uid 65532 and resolves localhost with no /etc/hosts, resolv.conf or nsswitch.conf (probes localhost:15999)"
@@ -302,7 +327,7 @@ if start_pod examples/k8s/deployment.yaml; then
     pm run --rm --pod "$POD" --read-only --no-hosts "localhost/readygate:$VERSION" --mesh istio --timeout 30s \
         >"$T/waitonly.out" 2>"$T/waitonly.err" || code=$?
     if [[ $code == 0 && ! -s $T/waitonly.out ]]; then
-        pass "image: wait-only with --mesh istio (http://localhost:15020/...) and no /etc exits 0, nothing on stdout"
+        pass "image: wait-only with --mesh istio (http://localhost:15020/...), read-only, no /etc/hosts: exits 0, nothing on stdout"
     else
         fail "image: wait-only against the live sidecar" "exit $code: $(tail -n 2 "$T/waitonly.err")"
     fi
