@@ -351,6 +351,22 @@ else
 fi
 rm_pod
 
+say "== the same Deployment with READYGATE_DISABLED=true (no wait: the race itself)"
+# The control: the same pod, readygate told not to wait (sed swaps the manifest's one env var).
+# Envoy stays PRE_INITIALIZING for 2 s with no listener on 15001, so the app's dial is refused.
+if start_pod examples/k8s/deployment.yaml 's/name: READYGATE_LOG_FORMAT/name: READYGATE_DISABLED/; s/value: text/value: "true"/' &&
+    grep -q READYGATE_DISABLED "$T/pod.yaml"; then
+    app=$POD-orders
+    if poll 60 app_said "$app" && pm logs "$app" 2>/dev/null | grep -q "^app: first dial: INCR gave '.*Connection refused'"; then
+        pass "deployment without the wait: the app's first dial is refused (the race readygate closes, in a real pod)"
+    else
+        fail "deployment without the wait" "app: $(pm logs "$app" 2>&1 | grep '^app:')"
+    fi
+else
+    fail "deployment without the wait: the pod did not start" "$(tail -n 5 "$T/play.out" 2>/dev/null)"
+fi
+rm_pod
+
 say "== Job (examples/k8s/job.yaml)"
 if REDIS_PUSH=3 start_pod examples/k8s/job.yaml; then
     app=$POD-migrate
