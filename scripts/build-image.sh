@@ -24,12 +24,8 @@ command -v buildah >/dev/null 2>&1 || die "buildah not found (scripts/install-po
 [[ -n $version ]] || die "no version in Cargo.toml"
 
 work=$(mktemp -d /tmp/readygate-image.XXXXXX)
-# shellcheck disable=SC2317  # only called from the EXIT trap
-cleanup() {
-    buildah --storage-driver vfs rm --all >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# buildah bud leaves no working containers behind, so removing the store's directory is all.
+trap 'rm -rf "$work"' EXIT
 # A private store: vfs works on every kernel and filesystem, and a COPY-only build is small.
 cat >"$work/storage.conf" <<EOF
 [storage]

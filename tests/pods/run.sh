@@ -36,7 +36,7 @@ find_envoy() {
 ENVOY_BIN=${ENVOY_BIN:-$(find_envoy || true)}
 [[ -n $ENVOY_BIN && -x $ENVOY_BIN ]] || die "no Envoy found: run scripts/install-e2e.sh (or set ENVOY_BIN)"
 VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$REPO/Cargo.toml" | head -n 1)
-OCI_DIR=${CARGO_TARGET_DIR:-$REPO/target}/oci
+OCI_DIR=${READYGATE_OCI_DIR:-${CARGO_TARGET_DIR:-$REPO/target}/oci}
 
 T=$(mktemp -d /var/tmp/readygate-pods.XXXXXX)
 REDIS_PIDS=()
@@ -44,8 +44,11 @@ POD=""
 # shellcheck disable=SC2317  # only called from the EXIT trap
 cleanup() {
     local p
-    pm pod rm --all --force --time 0 >/dev/null 2>&1
-    pm rm --all --force --time 0 >/dev/null 2>&1
+    # Only ever this run's own store, never the machine's default one.
+    if [[ ${CONTAINERS_STORAGE_CONF:-} == "$T/storage.conf" ]]; then
+        pm pod rm --all --force --time 0 >/dev/null 2>&1
+        pm rm --all --force --time 0 >/dev/null 2>&1
+    fi
     for p in "${REDIS_PIDS[@]}"; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
     rm -rf "$T"
