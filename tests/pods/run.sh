@@ -285,11 +285,12 @@ print("\n".join(d["spec"]["template"]["spec"]["containers"][0]["lifecycle"]["pos
             fail "deployment: capture" "REDIRECT packets '${redirected:-}', Envoy upstream_cx_total '${cx:-}'"
             pod_times
         fi
-        if [[ -n $live && -n $ready ]] && ((ready >= live)) &&
-            pm logs "$app" 2>&1 | grep -qiE 'not ready yet.*(503|nothing listening|refused)'; then
-            pass "deployment: readygate held the app until Envoy was LIVE (turned away first; ready $((ready - live)) ms after LIVE)"
+        turned_away=$(pm logs "$app" 2>&1 | grep -m 1 'not ready yet' | grep -o 'reason=.*attempt' | sed 's/ attempt$//')
+        if [[ -n $live && -n $ready && -n $turned_away ]] && ((ready >= live)); then
+            pass "deployment: readygate held the app until Envoy was LIVE (first turned away with $turned_away; ready $((ready - live)) ms after LIVE)"
         else
-            fail "deployment: wait" "Envoy LIVE at '${live:-never}' ms, readygate ready at '${ready:-never}' ms, or no not-ready attempt logged"
+            fail "deployment: wait" "Envoy LIVE at '${live:-never}' ms, readygate ready at '${ready:-never}' ms, first not-ready: '${turned_away:-none}'"
+            pm logs "$app" 2>&1 | grep 'readygate' | head -n 4 >&2
             pod_times
         fi
     else
