@@ -1,7 +1,11 @@
 # syntax=docker/dockerfile:1
 # readygate image: one static musl binary at /readygate in an otherwise empty image, for
-# `COPY --from=ghcr.io/readygate/readygate /readygate ...` or as a wait-only init container.
-# Multi-arch: docker buildx build --platform linux/amd64,linux/arm64 -t readygate .
+# `COPY --from=<your-registry>/readygate:0.1.0 /readygate ...` or as a wait-only init container.
+# Multi-arch: docker buildx build --platform linux/amd64,linux/arm64 -t readygate:0.1.0 .
+# The final stage is the one definition of the shipped image: scripts/build-image.sh builds this
+# same stage with buildah from prebuilt static binaries by replacing the `binary` stage with a
+# named build context (`--build-context binary=DIR`, DIR holding `readygate`; docker buildx
+# takes the same flag), so the cargo stage never runs there.
 
 ARG RUST_VERSION=1.95.0
 
@@ -31,11 +35,22 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && cp "target/$target/release/readygate" /readygate \
     && if [ "$TARGETARCH" = "$BUILDARCH" ]; then /readygate --version; fi
 
+# Where the final stage takes the binary from: the cargo stage above, unless a build context
+# named `binary` replaces this stage (scripts/build-image.sh does, with a prebuilt binary).
+FROM scratch AS binary
+COPY --from=build /readygate /readygate
+
 FROM scratch
+# VERSION must equal Cargo.toml's version (scripts/check-packaging.sh checks it). SOURCE: the
+# repository the image is built from (Cargo.toml names none yet; a fork passes its own URL).
+ARG VERSION=0.1.0
+ARG SOURCE=https://github.com/readygate/readygate
 LABEL org.opencontainers.image.title="readygate" \
       org.opencontainers.image.description="Wait until the service-mesh sidecar is ready, then exec the application" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="Apache-2.0"
-COPY --from=build /readygate /readygate
+COPY --from=binary /readygate /readygate
 # Numeric, so it works without /etc/passwd (65532 is distroless's "nonroot").
 USER 65532:65532
 ENTRYPOINT ["/readygate"]

@@ -78,14 +78,14 @@ for f in "${files[@]}"; do
     check "shellcheck $f" shellcheck "$f"
 done
 
-echo "== root Dockerfile: the image contract (no engine here to build it; see the README, Install)"
+echo "== root Dockerfile: the image contract (tests/pods/run.sh builds and runs the image itself)"
 # The final stage is everything after the last FROM.
 final=$(awk '/^FROM /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' Dockerfile)
 contract() { # contract NAME REGEX: REGEX must match a line of the final stage
     if grep -Eq "$2" <<<"$final"; then pass "Dockerfile final stage: $1"; else fail "Dockerfile final stage: $1 (want /$2/)"; fi
 }
 contract "is FROM scratch" '^FROM scratch$'
-contract "copies only /readygate" '^COPY --from=build /readygate /readygate$'
+contract "copies only /readygate, from the replaceable binary stage" '^COPY --from=binary /readygate /readygate$'
 contract "runs as numeric non-root 65532" '^USER 65532:65532$'
 contract "ENTRYPOINT is exec-form /readygate" '^ENTRYPOINT \["/readygate"\]$'
 if [[ $(grep -Ec '^(COPY|ADD|RUN) ' <<<"$final") -eq 1 ]]; then
@@ -93,6 +93,24 @@ if [[ $(grep -Ec '^(COPY|ADD|RUN) ' <<<"$final") -eq 1 ]]; then
 else
     fail "Dockerfile final stage: has more than the one COPY"
 fi
+# scripts/build-image.sh replaces the `binary` stage with a build context holding a prebuilt binary;
+# without one, the stage must be the cargo build's output and nothing else.
+binary_stage=$(awk '/^FROM /{on = ($0 ~ / AS binary$/)} on' Dockerfile)
+if [[ $(grep -c . <<<"$binary_stage") -eq 2 && $binary_stage == *$'\nCOPY --from=build /readygate /readygate' ]] &&
+    grep -q '^FROM scratch AS binary$' <<<"$binary_stage"; then
+    pass "Dockerfile binary stage: FROM scratch with only the cargo build's /readygate"
+else
+    fail "Dockerfile binary stage: want 'FROM scratch AS binary' + 'COPY --from=build /readygate /readygate', got: $binary_stage"
+fi
+cargo_version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+if grep -qx "ARG VERSION=$cargo_version" <<<"$final"; then
+    pass "Dockerfile final stage: the version label's default is Cargo.toml's $cargo_version"
+else
+    fail "Dockerfile final stage: want 'ARG VERSION=$cargo_version' (Cargo.toml's version)"
+fi
+for label in title version source licenses; do
+    contract "has the org.opencontainers.image.$label label" "org\.opencontainers\.image\.$label="
+done
 # shellcheck disable=SC2016  # the literal text $BUILDPLATFORM is what must be in the file
 if grep -Eq '^FROM --platform=\$BUILDPLATFORM .* AS build$' Dockerfile \
     && grep -q 'amd64) echo x86_64-unknown-linux-musl' Dockerfile \

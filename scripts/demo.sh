@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Quick start: builds readygate and the mock sidecar (examples/mock_proxy.rs), then shows the gate
 # holding a command until the sidecar is ready, and Job mode quitting the sidecar afterwards.
-# As root it runs in a private network namespace, so the mesh ports are surely free.
+# As root the demo part runs in a private network namespace, so the mesh ports are surely free.
+# The build runs first, outside it: cargo may have to download crates, and a private namespace
+# has no route to the registry (scripts/fresh-demo.sh checks exactly that from a fresh clone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+target_dir=${CARGO_TARGET_DIR:-target}
 
-if [[ $(id -u) -eq 0 && -z ${READYGATE_DEMO_NETNS:-} ]] && unshare -n true 2>/dev/null; then
-    # shellcheck disable=SC2016 # $0 is expanded by the inner bash, on purpose
-    exec env READYGATE_DEMO_NETNS=1 unshare -n bash -c 'ip link set lo up && exec bash "$0"' "$0"
+if [[ -z ${READYGATE_DEMO_NETNS:-} ]]; then
+    cargo build --release --locked --bin readygate --example mock_proxy
+    if [[ $(id -u) -eq 0 ]] && unshare -n true 2>/dev/null; then
+        # shellcheck disable=SC2016 # $0 is expanded by the inner bash, on purpose
+        exec env READYGATE_DEMO_NETNS=1 unshare -n bash -c 'ip link set lo up && exec bash "$0"' "$0"
+    fi
 fi
 
-cargo build --release --locked --bin readygate --example mock_proxy
-gate=target/release/readygate
-mock=target/release/examples/mock_proxy
+gate=$target_dir/release/readygate
+mock=$target_dir/release/examples/mock_proxy
 mock_pid=""
 trap '[[ -n $mock_pid ]] && kill "$mock_pid" 2>/dev/null; wait 2>/dev/null || true' EXIT
 

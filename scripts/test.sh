@@ -38,7 +38,8 @@ install() {
     bash scripts/install-packaging.sh &&
         bash scripts/install-e2e.sh >/dev/null &&
         bash scripts/install-hardening.sh &&
-        bash bench/install-deps.sh
+        bash bench/install-deps.sh &&
+        bash scripts/install-pods.sh
 }
 
 stage install install
@@ -49,6 +50,8 @@ stage static-build bash scripts/build-static.sh
 stage scratch-root bash tests/scratch/run.sh "$STATIC_BIN"
 stage packaging bash scripts/check-packaging.sh
 stage e2e-envoy bash tests/e2e/envoy/run.sh "$STATIC_BIN"
+stage pods bash tests/pods/run.sh
+stage fresh-demo bash scripts/fresh-demo.sh
 stage supply-chain cargo deny --offline check licenses bans sources
 stage fuzz-smoke bash scripts/fuzz-smoke.sh
 stage bench-smoke python3 bench/run.py --readygate "$STATIC_BIN" --smoke
