@@ -1,5 +1,5 @@
 //! The only `unsafe` in readygate: thin wrappers over the libc calls Job mode needs (waitpid,
-//! kill, prctl), each with its SAFETY argument, and the descriptor check made before the
+//! kill, prctl) and the uid `--wait-app-exit` needs (geteuid), each with its SAFETY argument, and the descriptor check made before the
 //! runtime starts. Everything else calls these safe functions.
 
 use std::io;
@@ -92,4 +92,11 @@ pub fn become_subreaper() -> io::Result<()> {
         0 => Ok(()),
         _ => Err(io::Error::last_os_error()),
     }
+}
+
+/// This process's effective uid: the owner the kernel gives the sockets it creates, and so the
+/// default `--proxy-uid` of a preStop hook running as the proxy container's user.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid takes no arguments, touches no memory and always succeeds (POSIX).
+    unsafe { libc::geteuid() }
 }
