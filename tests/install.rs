@@ -54,7 +54,7 @@ fn the_installed_copy_runs_and_is_mode_0755_even_under_umask_077() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o7777, 0o755, "mode {mode:o}");
-    let version = run(&mut Command::new(&installed).arg("--version"));
+    let version = run(Command::new(&installed).arg("--version"));
     version.assert_code(0);
     assert!(
         version.stdout.starts_with("readygate "),
