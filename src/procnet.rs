@@ -208,7 +208,12 @@ fn hex(text: &[u8]) -> Option<u64> {
         return None;
     }
     text.iter().try_fold(0u64, |n, &b| {
-        let digit = (b as char).to_digit(16)?;
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
         Some(n << 4 | u64::from(digit))
     })
 }
@@ -219,8 +224,10 @@ fn decimal(text: &[u8]) -> Option<u64> {
         return None;
     }
     text.iter().try_fold(0u64, |n, &b| {
-        let digit = (b as char).to_digit(10)?;
-        n.checked_mul(10)?.checked_add(u64::from(digit))
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
     })
 }
 
