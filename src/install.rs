@@ -6,6 +6,7 @@
 //! `DIR/readygate`, so a container that starts while it is being written never runs half a file.
 
 use std::fs::{self, File, OpenOptions};
+use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
@@ -42,10 +43,9 @@ pub fn copy_atomically(source: &Path, target: &Path) -> io::Result<()> {
     // A name no one else uses, created exclusively (O_EXCL never follows a symlink someone put
     // there). The process ID alone is not enough: in a container it is often 1 on every run, and
     // an emptyDir keeps the leftover of an install killed midway across init container restarts.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let temporary = dir.join(format!(".readygate.{}.{nanos}.tmp", std::process::id()));
+    // std's hasher keys come from the OS's random source: a random suffix without the wall clock.
+    let random = RandomState::new().hash_one(std::process::id());
+    let temporary = dir.join(format!(".readygate.{random:016x}.tmp"));
     let mut from = File::open(source)?;
     let mut to = OpenOptions::new()
         .write(true)
