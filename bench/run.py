@@ -744,6 +744,16 @@ def main():
                                       "(bench/tokio-floor)"},
     }
     report = build_report(ctx, lat, over, wait, hung, foot)
+    if args.readygate and os.geteuid() != 0:
+        log("skipping bench/appexit.py (the --wait-app-exit check's cost): it needs root for its network namespace")
+    elif args.readygate:  # the --wait-app-exit check's cost: its own script and section
+        extra = ["--sizes", "0,1000", "--seconds", "2"] if args.smoke else ["--seconds", "10"]
+        r = subprocess.run([sys.executable, os.path.join(HERE, "appexit.py"), "--readygate", args.readygate, *extra],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            log(f"HARNESS FAILURE: bench/appexit.py: {r.stderr[-1000:]}")
+            return 1
+        report += "\n" + r.stdout.rstrip("\n")
     print(report)
     if args.out:
         with open(args.out, "w") as f:

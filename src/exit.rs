@@ -22,7 +22,7 @@ pub const SIGNAL_BASE: i32 = 128;
 /// The exit code table, shared by `--help` and the README.
 pub const TABLE: &str = "\
 EXIT CODES:
-  0        ready (wait-only mode)
+  0        ready (wait-only mode); the application gone (--wait-app-exit); installed
   <status> the command's own exit status (after exec, or the child's in --shutdown mode)
   2        usage error: a flag, variable or URL is invalid
   69       not ready before --timeout (change with --timeout-exit-code)

@@ -6,6 +6,7 @@
 //! `DIR/readygate`, so a container that starts while it is being written never runs half a file.
 
 use std::fs::{self, File, OpenOptions};
+use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
@@ -39,15 +40,20 @@ pub fn copy_atomically(source: &Path, target: &Path) -> io::Result<()> {
     if !dir.is_dir() {
         return Err(io::Error::new(io::ErrorKind::NotFound, "no such directory"));
     }
-    let temporary = dir.join(format!(".readygate.{}.tmp", std::process::id()));
+    // A name no one else uses, created exclusively (O_EXCL never follows a symlink someone put
+    // there). The process ID alone is not enough: in a container it is often 1 on every run, and
+    // an emptyDir keeps the leftover of an install killed midway across init container restarts.
+    // std's hasher keys come from the OS's random source: a random suffix without the wall clock.
+    let random = RandomState::new().hash_one(std::process::id());
+    let temporary = dir.join(format!(".readygate.{random:016x}.tmp"));
+    let mut from = File::open(source)?;
+    let mut to = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o755)
+        .open(&temporary)?;
+    // From here the temporary file is ours, and removed if anything fails.
     let result = (|| {
-        let mut from = File::open(source)?;
-        let mut to = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o755)
-            .open(&temporary)?;
         io::copy(&mut from, &mut to)?;
         // The mode given at creation is reduced by the umask; the hook needs 0755 exactly.
         to.set_permissions(fs::Permissions::from_mode(0o755))?;

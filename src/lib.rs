@@ -16,19 +16,22 @@
 //! - `file_probe`: a `file://` target: one `stat` per attempt, and whether the file has settled
 //! - `reason`: why an endpoint is not ready, made safe to log
 //! - `wait`: all endpoints, backoff, deadline and progress logs
+//! - `procnet`: the kernel's TCP socket tables (/proc/net/tcp, tcp6), parsed (pure)
+//! - `appexit`: `--wait-app-exit`, the preStop wait until the application's sockets are gone
 //! - `signals`: which signals end the wait, and which Job mode forwards to the child
 //! - `exec`: replace readygate with the command
 //! - `install`: `--install DIR`, copy readygate's executable for a container without a shell
 //! - `termination`: readygate's own failure, written where `kubectl describe pod` shows it
 //! - `supervise`: Job mode: run the command as a child, forward signals, reap, report its status
 //! - `quit`: Job mode: POST the sidecar's quit URL(s) once the command is done
-//! - `sys`: the only `unsafe`: waitpid, kill, prctl and rt_sigprocmask wrappers
+//! - `sys`: the only `unsafe`: waitpid, kill, prctl, rt_sigprocmask and geteuid wrappers
 //! - `log`: stderr logging, text or JSON
 //! - `exit`: the exit codes
 
 // All unsafe code lives in `sys`, where each call carries its SAFETY argument.
 #![deny(unsafe_code)]
 
+pub mod appexit;
 pub mod backoff;
 pub mod cli;
 pub mod exec;
@@ -42,6 +45,7 @@ pub mod options;
 pub mod parse;
 pub mod preset;
 pub mod probe;
+pub mod procnet;
 pub mod quit;
 pub mod reason;
 pub mod signals;

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use tokio::runtime::Runtime;
 use tracing::{debug, error, info, warn};
 
+use readygate::appexit::{self, Exited, Watch};
 use readygate::backoff::Backoff;
 use readygate::cli::{self, Cli, Mode, Parsed};
 use readygate::exit::{self, Failure};
@@ -93,10 +94,7 @@ fn runtime() -> Result<Runtime, Failure> {
 fn run(cli: &Cli, runtime: &Runtime) -> Result<i32, Failure> {
     match cli.mode {
         Mode::Job => job(cli, runtime),
-        Mode::WaitAppExit => Err(Failure::error(
-            exit::USAGE,
-            "--wait-app-exit is not in this build yet".into(),
-        )),
+        Mode::WaitAppExit => wait_app_exit(cli, runtime),
         Mode::Gate | Mode::Install(_) => {
             pass_gate(cli, runtime)?;
             if cli.command.is_empty() {
@@ -169,6 +167,30 @@ fn pass_gate(cli: &Cli, runtime: &Runtime) -> Result<(), Failure> {
             exit::OS_ERROR,
             format!("cannot install signal handlers: {e}"),
         )),
+    }
+}
+
+/// The preStop wait (--wait-app-exit): 0 once the application's sockets are gone.
+fn wait_app_exit(cli: &Cli, runtime: &Runtime) -> Result<i32, Failure> {
+    let options = &cli.options;
+    let timeout = (!options.timeout.is_zero()).then_some(options.timeout);
+    let watch = Watch::new(&options.proxy_uids, timeout);
+    match runtime.block_on(appexit::wait_app_exit(&watch)) {
+        Exited::Gone => Ok(exit::READY),
+        Exited::TimedOut(summary) => Err(Failure::error(options.timeout_exit_code, summary)),
+        Exited::Interrupted(signal) => Err(Failure {
+            code: exit::for_signal(signal),
+            message: format!(
+                "interrupted by {} while waiting for the application to exit",
+                signals::name(signal)
+            ),
+            serious: false,
+        }),
+        Exited::SignalSetupFailed(e) => Err(Failure::error(
+            exit::OS_ERROR,
+            format!("cannot install signal handlers: {e}"),
+        )),
+        Exited::Unreadable(message) => Err(Failure::error(exit::OS_ERROR, message)),
     }
 }
 

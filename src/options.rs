@@ -325,7 +325,8 @@ pub const SPECS: &[Spec] = &[
         default: Default::Value("false"),
         help: "For the proxy container's preStop hook: wait until no TCP socket of the pod \
                belongs to a user other than the proxy's (--proxy-uid), then exit 0, so the proxy \
-               outlives the application. Bounded by --timeout; takes no COMMAND.",
+               outlives the application. Checks at least 100ms apart (--interval does not apply), bounded \
+               by --timeout; takes no COMMAND.",
         set: |o, v| put(&mut o.wait_app_exit, parse::boolean(v)),
     },
     Spec {

@@ -1,6 +1,6 @@
 //! The only `unsafe` in readygate: thin wrappers over the libc calls Job mode needs (waitpid,
-//! kill, prctl, rt_sigprocmask), each with its SAFETY argument, and the descriptor check made before the
-//! runtime starts. Everything else calls these safe functions.
+//! kill, prctl, rt_sigprocmask) and the uid `--wait-app-exit` needs (geteuid), each with its
+//! SAFETY argument, and the descriptor check made before the runtime starts. Everything else calls these safe functions.
 
 use std::io;
 use std::os::unix::process::CommandExt;
@@ -156,4 +156,11 @@ pub fn unblock_signals_in_child(command: &mut Command) {
             }
         })
     };
+}
+
+/// This process's effective uid: the owner the kernel gives the sockets it creates, and so the
+/// default `--proxy-uid` of a preStop hook running as the proxy container's user.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid takes no arguments, touches no memory and always succeeds (POSIX).
+    unsafe { libc::geteuid() }
 }

@@ -23,19 +23,19 @@ const PROGRESS_MAX_GAP: Duration = Duration::from_secs(10);
 
 /// The overall deadline of a wait, if it has one: said once, asked in one way.
 #[derive(Clone, Copy, Debug)]
-struct Deadline(Option<Instant>);
+pub(crate) struct Deadline(Option<Instant>);
 
 impl Deadline {
-    fn after(start: Instant, timeout: Option<Duration>) -> Self {
+    pub(crate) fn after(start: Instant, timeout: Option<Duration>) -> Self {
         Deadline(timeout.map(|t| start + t))
     }
 
     /// Time left; `None` when there is no deadline.
-    fn remaining(self) -> Option<Duration> {
+    pub(crate) fn remaining(self) -> Option<Duration> {
         self.0.map(|d| d.saturating_duration_since(Instant::now()))
     }
 
-    fn passed(self) -> bool {
+    pub(crate) fn passed(self) -> bool {
         self.remaining() == Some(Duration::ZERO)
     }
 }
@@ -256,25 +256,26 @@ fn last_reason(endpoint: &Endpoint) -> Reason {
     endpoint.last.clone().unwrap_or(Reason::NotProbedYet)
 }
 
-fn millis(d: Duration) -> u64 {
+pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// When the next progress line is due: at 2 s, 4 s, 8 s, 16 s, then every 10 s.
-struct Progress {
+/// When the next progress line is due: at 2 s, 4 s, 8 s, 16 s, then every 10 s. Shared with
+/// `--wait-app-exit`, so both waits log at the same throttle.
+pub(crate) struct Progress {
     next: Duration,
     gap: Duration,
 }
 
 impl Progress {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Progress {
             next: PROGRESS_FIRST,
             gap: PROGRESS_FIRST,
         }
     }
 
-    fn due(&mut self, elapsed: Duration) -> bool {
+    pub(crate) fn due(&mut self, elapsed: Duration) -> bool {
         if elapsed < self.next {
             return false;
         }

@@ -9,7 +9,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$HERE/../../../scripts/lib.sh"
-SCENARIOS=6
+SCENARIOS=8
 DONE=0
 
 # Setup failures and interruptions count every scenario not yet run as failed, then close with
@@ -367,7 +367,118 @@ scenario_6() {
     report "$name"
 }
 
-for s in 1 2 3 4 5 6; do
+# ---------------------------------------------------------------- shutdown: the other end of the race (issue 13)
+# The application for scenarios 7 and 8, run as uid 1000 (not the proxy's 1337, so its dials are captured). It
+# listens on 127.0.0.1:8080 as a server does, makes one call through Envoy at start (the control), and on SIGTERM
+# finishes its work: 2 s, then one more call to the "external" Redis, before it exits. Files in DIR: ready (start
+# call done: its reply), term_ms, call_ms, call (the reply or the error), done_ms (just before exit).
+write_shutdown_app() {
+    cat >"$1" <<'PERL'
+use strict;
+use warnings;
+use IO::Socket::INET;
+use Time::HiRes qw(time sleep);
+my $dir = shift @ARGV;
+sub put { my ($name, $text) = @_; open(my $f, '>', "$dir/$name.tmp") or die; print $f $text; close $f;
+          rename("$dir/$name.tmp", "$dir/$name") or die; }
+sub ms { return int(time() * 1000); }
+sub ping {
+    my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.5', PeerPort => 6379, Timeout => 3) or return "connect: $!";
+    print $c "PING\r\n";
+    my $line = <$c>;
+    return 'no reply (connection closed)' unless defined $line;
+    $line =~ s/\r?\n$//;
+    $line =~ s/^\+//;
+    return $line;
+}
+my $term = 0;
+$SIG{TERM} = sub { $term = 1 };
+my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 8080, Listen => 8, ReuseAddr => 1)
+    or die "listen: $!";
+put('ready', ping());
+sleep(0.05) until $term;
+put('term_ms', ms());
+sleep(2);    # the shutdown work the application does before its last call (the behaviour under test)
+put('call_ms', ms());
+put('call', ping());
+close($listener);
+put('done_ms', ms());
+exit 0;
+PERL
+}
+
+# start_shutdown_app DIR: the app as uid 1000 once Envoy is LIVE; waits for its start-up call; sets APP_PID.
+start_shutdown_app() {
+    mkdir -p "$1/app"
+    chmod 777 "$1/app"
+    write_shutdown_app "$1/app.pl"
+    chmod 644 "$1/app.pl"
+    setpriv --reuid 1000 --regid 1000 --clear-groups perl "$1/app.pl" "$1/app" 2>"$1/app.err" &
+    APP_PID=$!
+    PIDS+=("$APP_PID")
+    poll 10 test -e "$1/app/ready" || WHY+=("the app never finished its start-up call; $(tail -n 2 "$1/app.err")")
+    check "the app's start-up call through Envoy got '$(cat "$1/app/ready" 2>/dev/null)', expected PONG (setup)" \
+        [ "$(cat "$1/app/ready" 2>/dev/null)" = PONG ]
+}
+
+scenario_7() {
+    local name="7 shutdown without the hook: SIGTERM to app and Envoy at once, the app's last call fails" d envoy_ms call
+    d="$T/s7"
+    start_envoy s7 127.0.0.1
+    check "Envoy never became LIVE" poll 15 is_live
+    start_shutdown_app "$d"
+    # The kubelet deleting the pod: SIGTERM to every container at once.
+    kill -TERM "$APP_PID" "$ENVOY_PID" 2>/dev/null || true
+    wait_exit "$ENVOY_PID" 10
+    envoy_ms="$(now_ms)"
+    wait_exit "$APP_PID" 15
+    call="$(cat "$d/app/call" 2>/dev/null || echo 'no call made')"
+    check "the app exited with $RC, expected 0" [ "$RC" = 0 ]
+    check "the app's shutdown-time call got '$call'; expected it to fail with Envoy gone" [ "$call" != PONG ]
+    check "Envoy was still running when the app made its call (Envoy gone at $envoy_ms, call at $(cat "$d/app/call_ms" 2>/dev/null))" \
+        ge "$(cat "$d/app/call_ms" 2>/dev/null)" "$envoy_ms"
+    report "$name"
+}
+
+scenario_8() {
+    local name="8 shutdown with the proxy's preStop (readygate --wait-app-exit as uid 1337): the app's last call succeeds" \
+        d hook_pid hook_rc hook_ms envoy_ms done_ms call
+    d="$T/s8"
+    start_envoy s8 127.0.0.1
+    check "Envoy never became LIVE" poll 15 is_live
+    start_shutdown_app "$d"
+    # As in the manifests: an init container's `readygate --install DIR` fills a volume the proxy runs it from.
+    mkdir -p "$d/bin"
+    "$RG" --install "$d/bin" 2>"$d/install.err" || WHY+=("readygate --install failed: $(cat "$d/install.err")")
+    # The kubelet: the proxy container's preStop hook starts, the app (no hook) gets SIGTERM at the same time; the
+    # proxy gets its SIGTERM only when its hook returns. uid 0 is listed as the proxy's too: here it is the test
+    # harness and the stand-in for the external Redis, which in a real pod live outside the pod's network namespace.
+    setpriv --reuid 1337 --regid 1337 --clear-groups \
+        "$d/bin/readygate" --wait-app-exit --proxy-uid 1337,0 --timeout 20s 2>"$d/rg.err" &
+    hook_pid=$!
+    PIDS+=("$hook_pid")
+    kill -TERM "$APP_PID" 2>/dev/null || true
+    wait_exit "$hook_pid" 25
+    hook_rc="$RC"
+    hook_ms="$(now_ms)"
+    check "Envoy exited while the hook was running" running "$ENVOY_PID"
+    kill -TERM "$ENVOY_PID" 2>/dev/null || true
+    wait_exit "$ENVOY_PID" 10
+    envoy_ms="$(now_ms)"
+    wait_exit "$APP_PID" 5
+    call="$(cat "$d/app/call" 2>/dev/null || echo 'no call made')"
+    done_ms="$(cat "$d/app/done_ms" 2>/dev/null || true)"
+    check "the hook exited with $hook_rc, expected 0" [ "$hook_rc" = 0 ]
+    check "the hook never saw the app's listener (its start line lacks listening=1)" grep -q 'listening=1' "$d/rg.err"
+    check "the app's shutdown-time call got '$call', expected PONG" [ "$call" = PONG ]
+    check "the hook returned at $hook_ms, before the app was done at ${done_ms:-never}" ge "$hook_ms" "$done_ms"
+    # "Right after": the hook checks every 100 ms and wants two clean checks (~0.3 s); 3 s leaves room for a loaded VM.
+    check "Envoy exited $((envoy_ms - ${done_ms:-0})) ms after the app was done, expected under 3000" \
+        ge "$((${done_ms:-0} + 3000))" "$envoy_ms"
+    report "$name"
+}
+
+for s in 1 2 3 4 5 6 7 8; do
     if "scenario_$s"; then :; fi
 done
 DONE=1
