@@ -30,7 +30,7 @@ use tracing::{debug, info, trace, warn};
 
 use crate::parse::format_duration;
 use crate::procnet::{self, Family, Malformed, Socket, State};
-use crate::signals::WaitSignals;
+use crate::signals::{self, Stopped};
 use crate::sys;
 use crate::wait::{millis, Deadline, Progress};
 
@@ -246,18 +246,10 @@ impl Tables {
 
 /// The wait, raced against the signals that end it.
 pub async fn wait_app_exit(watch: &Watch) -> Exited {
-    let mut signals = match WaitSignals::install() {
-        Ok(signals) => signals,
-        Err(e) => return Exited::SignalSetupFailed(e),
-    };
-    let exited = tokio::select! {
-        biased;
-        signal = signals.recv() => return Exited::Interrupted(signal),
-        exited = wait(watch) => exited,
-    };
-    match (exited, signals.pending()) {
-        (Exited::Gone, Some(signal)) => Exited::Interrupted(signal),
-        (exited, _) => exited,
+    match signals::unless_stopped(wait(watch)).await {
+        Ok(exited) => exited,
+        Err(Stopped::Signal(signal)) => Exited::Interrupted(signal),
+        Err(Stopped::SetupFailed(e)) => Exited::SignalSetupFailed(e),
     }
 }
 

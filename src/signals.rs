@@ -283,6 +283,31 @@ impl JobSignals {
     }
 }
 
+/// Why [`unless_stopped`] did not return its work's output.
+#[derive(Debug)]
+pub enum Stopped {
+    /// This wait-ending signal arrived first (or as the work finished).
+    Signal(i32),
+    /// The handlers could not be installed.
+    SetupFailed(io::Error),
+}
+
+/// Runs `work` raced against the signals that end a wait ([`Action::EndsWait`]). A signal
+/// already pending when `work` finishes still wins: a SIGTERM racing the last probe must stop
+/// the command from starting. Must run inside the tokio runtime.
+pub async fn unless_stopped<F: std::future::Future>(work: F) -> Result<F::Output, Stopped> {
+    let mut signals = WaitSignals::install().map_err(Stopped::SetupFailed)?;
+    let output = tokio::select! {
+        biased;
+        signal = signals.recv() => return Err(Stopped::Signal(signal)),
+        output = work => output,
+    };
+    match signals.pending() {
+        Some(signal) => Err(Stopped::Signal(signal)),
+        None => Ok(output),
+    }
+}
+
 /// Listeners for the signals that end the wait ([`Action::EndsWait`]).
 pub struct WaitSignals(Vec<(i32, Signal)>);
 

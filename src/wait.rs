@@ -14,7 +14,7 @@ use crate::net;
 use crate::parse::{format_duration, StatusSet};
 use crate::probe::{Outcome, Prober};
 use crate::reason::Reason;
-use crate::signals::WaitSignals;
+use crate::signals::{self, Stopped};
 use crate::target::Target;
 
 /// First progress line after this long; then the gap doubles up to `PROGRESS_MAX_GAP`.
@@ -103,21 +103,13 @@ pub enum Gate {
 
 /// The wait, raced against the signals that end it.
 pub async fn gate(plan: &Plan) -> Gate {
-    let mut signals = match WaitSignals::install() {
-        Ok(signals) => signals,
-        Err(e) => return Gate::SignalSetupFailed(e),
-    };
-    let waited = tokio::select! {
-        biased;
-        signal = signals.recv() => return Gate::Interrupted(signal),
-        waited = wait(plan) => waited,
-    };
-    if let Some(signal) = signals.pending() {
-        return Gate::Interrupted(signal);
-    }
-    match waited.timeout_summary() {
-        Some(summary) => Gate::TimedOut(summary),
-        None => Gate::Ready,
+    match signals::unless_stopped(wait(plan)).await {
+        Err(Stopped::Signal(signal)) => Gate::Interrupted(signal),
+        Err(Stopped::SetupFailed(e)) => Gate::SignalSetupFailed(e),
+        Ok(waited) => match waited.timeout_summary() {
+            Some(summary) => Gate::TimedOut(summary),
+            None => Gate::Ready,
+        },
     }
 }
 
