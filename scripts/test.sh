@@ -39,7 +39,10 @@ install() {
         bash scripts/install-e2e.sh >/dev/null &&
         bash scripts/install-hardening.sh &&
         bash bench/install-deps.sh &&
-        bash scripts/install-pods.sh
+        bash scripts/install-pods.sh &&
+        # Every platform's crates, so `cargo deny --offline` below can read their metadata (an
+        # empty cargo cache has none of the Windows-only ones the lock file lists).
+        cargo fetch --locked
 }
 
 stage install install
