@@ -114,6 +114,9 @@ fn every_option_in_the_help_has_a_bad_value_case_here() {
     let help = run(readygate().arg("--help")).stdout;
     let options: Vec<&str> = help
         .lines()
+        // An option's own line starts `  -x, --name` or `      --name`; its description is
+        // indented by ten spaces (and may itself mention a flag).
+        .filter(|l| l.starts_with("  -") || l.starts_with("      --"))
         .filter_map(|l| l.trim_start().split_once("--"))
         .filter(|(short, _)| short.is_empty() || short.ends_with(", "))
         .filter_map(|(_, rest)| rest.split(['[', ' ', '=']).next())
