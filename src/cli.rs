@@ -44,31 +44,22 @@ pub struct Cli {
 impl Cli {
     /// The endpoints to wait for: the --url list, or the mesh preset.
     pub fn targets(&self) -> Vec<Target> {
-        if !self.options.urls.is_empty() {
-            return self.options.urls.clone();
-        }
-        // The preset table is tested to parse; an error here cannot happen and yields no target.
-        self.options
-            .mesh
-            .preset()
-            .ready_url
-            .parse()
-            .into_iter()
-            .collect()
+        given_or_preset(&self.options.urls, self.options.mesh.preset().ready_url)
     }
 
     /// Job mode's quit endpoints: the --quit-url list, or the mesh preset's.
     pub fn quit_targets(&self) -> Vec<Target> {
-        if !self.options.quit_urls.is_empty() {
-            return self.options.quit_urls.clone();
-        }
-        self.options
-            .mesh
-            .preset()
-            .quit_url
-            .parse()
-            .into_iter()
-            .collect()
+        given_or_preset(&self.options.quit_urls, self.options.mesh.preset().quit_url)
+    }
+}
+
+/// The targets the user gave, or else the preset's URL. The preset table is tested to parse; an
+/// error there cannot happen and would yield no target.
+fn given_or_preset(given: &[Target], preset: &str) -> Vec<Target> {
+    if given.is_empty() {
+        preset.parse().into_iter().collect()
+    } else {
+        given.to_vec()
     }
 }
 

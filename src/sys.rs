@@ -113,13 +113,20 @@ pub fn block_signals(signals: impl IntoIterator<Item = i32>) -> io::Result<()> {
     if set == 0 {
         return Ok(());
     }
+    set_signal_mask(libc::SIG_BLOCK, set)
+}
+
+/// The raw `rt_sigprocmask` system call: `how` (SIG_BLOCK, SIG_SETMASK, ...) with the kernel's
+/// 64-bit signal set. It allocates nothing and takes no lock, so it may run between fork and
+/// exec.
+fn set_signal_mask(how: libc::c_int, set: u64) -> io::Result<()> {
     // SAFETY: rt_sigprocmask reads `size_of::<u64>()` bytes from the set pointer, which points
     // at a live u64, and writes nothing (the old-set pointer is null). The size is the one the
     // kernel expects for its sigset on this architecture (it fails with EINVAL otherwise).
     let result = unsafe {
         libc::syscall(
             libc::SYS_rt_sigprocmask,
-            libc::SIG_BLOCK,
+            how,
             &set as *const u64,
             std::ptr::null_mut::<u64>(),
             std::mem::size_of::<u64>(),
@@ -137,25 +144,9 @@ pub fn block_signals(signals: impl IntoIterator<Item = i32>) -> io::Result<()> {
 /// without this the command would start with libc's reserved signals blocked.
 pub fn unblock_signals_in_child(command: &mut Command) {
     // SAFETY: the closure runs in the child between fork and exec, where only
-    // async-signal-safe work is allowed: it makes one system call on a stack value, allocates
-    // nothing and takes no lock (an error is an OS code, not an allocation). The pointers are
-    // valid for the call and the size is the kernel's sigset size, as in `block_signals`.
-    unsafe {
-        command.pre_exec(|| {
-            let empty: u64 = 0;
-            let result = libc::syscall(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK,
-                &empty as *const u64,
-                std::ptr::null_mut::<u64>(),
-                std::mem::size_of::<u64>(),
-            );
-            match result {
-                0 => Ok(()),
-                _ => Err(io::Error::last_os_error()),
-            }
-        })
-    };
+    // async-signal-safe work is allowed: `set_signal_mask` makes one system call on a stack
+    // value, allocates nothing and takes no lock (an error is an OS code, not an allocation).
+    unsafe { command.pre_exec(|| set_signal_mask(libc::SIG_SETMASK, 0)) };
 }
 
 /// This process's effective uid: the owner the kernel gives the sockets it creates, and so the
