@@ -191,8 +191,10 @@ in_pod() { nsenter --net="/proc/$INFRA_PID/ns/net" -- "$@"; }
 # network namespace); queried as uid 1337, which the capture lets through directly.
 start_redis() {
     mkdir -p "$T/redis-$POD"
-    in_pod redis-server --bind 127.0.0.5 --port 6379 --protected-mode no --save '' --appendonly no \
-        --dir "$T/redis-$POD" >"$T/redis-$POD/log" 2>&1 &
+    # nsenter itself, not the in_pod function: a backgrounded function is a subshell whose PID is
+    # not Redis's, and the cleanup would kill the subshell and leave Redis running.
+    nsenter --net="/proc/$INFRA_PID/ns/net" -- redis-server --bind 127.0.0.5 --port 6379 \
+        --protected-mode no --save '' --appendonly no --dir "$T/redis-$POD" >"$T/redis-$POD/log" 2>&1 &
     REDIS_PIDS+=("$!")
     poll 10 redis_ok PING
 }
