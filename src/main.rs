@@ -227,7 +227,13 @@ fn fail(cli: &Cli, failure: &Failure) -> i32 {
     } else {
         info!("{}", failure.message);
     }
-    termination::record(cli.options.termination_log.as_deref(), &failure.message);
+    let explicit = cli.options.termination_log.as_deref();
+    // A preStop hook or an install step runs inside another program's container (the proxy's,
+    // an init container's image): the default file is that program's to write, not ours.
+    let own_container = matches!(cli.mode, Mode::Gate | Mode::Job);
+    if explicit.is_some() || own_container {
+        termination::record(explicit, &failure.message);
+    }
     failure.code
 }
 

@@ -357,7 +357,8 @@ pub const SPECS: &[Spec] = &[
         default: Default::Derived("/dev/termination-log, if it exists"),
         help: "When readygate fails by itself (not ready in time, command not found, a signal \
                while waiting), write its reason here, where Kubernetes shows it in kubectl \
-               describe pod. Never written after exec, nor for a Job's child.",
+               describe pod. Never written after exec, nor for a Job's child; by --wait-app-exit and \
+               --install only when given.",
         set: |o, v| put(&mut o.termination_log, path(v).map(Some)),
     },
     Spec {

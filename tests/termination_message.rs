@@ -190,7 +190,7 @@ fn without_kubernetes_the_missing_default_file_is_silently_skipped() {
 
 /// In a private mount namespace, a /dev that has a termination-log file, as a pod's does.
 #[test]
-fn the_default_file_is_written_when_it_exists_as_in_a_pod() {
+fn the_default_file_is_written_when_it_exists_as_in_a_pod_but_not_by_a_step_in_another_container() {
     if !support::running_as_root("a private mount namespace") {
         return;
     }
@@ -199,9 +199,12 @@ fn the_default_file_is_written_when_it_exists_as_in_a_pod() {
     std::fs::create_dir_all(&dev).expect("mkdir");
     std::fs::write(dev.join("termination-log"), "").expect("write");
     let url = format!("tcp://127.0.0.1:{}", closed_port());
-    // readygate needs nothing else from /dev: its stdio are the inherited pipes.
+    // readygate needs nothing else from /dev: its stdio are the inherited pipes. First a failing
+    // `--install` (a step in another program's container: the default file is not written), then
+    // a timeout (the gate: it is).
     let script = format!(
-        "mount --bind {dev} /dev && exec \"$0\" --url {url} -t 50ms",
+        "mount --bind {dev} /dev && \"$0\" --install /no/such/dir; \
+         test \"$?\" = 71 && test ! -s /dev/termination-log && exec \"$0\" --url {url} -t 50ms",
         dev = dev.display()
     );
     let result = run(Command::new("unshare")
