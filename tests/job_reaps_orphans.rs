@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use support::proxy::{Proxy, QuitReply};
-use support::{readygate, run};
+use support::{readygate, run, Run};
 
 const SCRIPT: &str = r#"
 set -eu
@@ -55,6 +55,20 @@ fn clean(file: &Path) {
     let _ = std::fs::remove_file(file.with_extension("pid"));
 }
 
+/// The command's script saw its orphan adopted and reaped and no zombie left, readygate exited
+/// with the command's status 7, and the proxy was quit once; then the report files go.
+fn assert_reaped_and_quit(result: &Run, file: &Path, proxy: &Proxy) {
+    result.assert_code(7);
+    assert_eq!(
+        report(file),
+        ["adopted", "reaped", "zombies 0"],
+        "stderr:\n{}",
+        result.stderr
+    );
+    assert_eq!(proxy.quits().len(), 1, "{}", result.stderr);
+    clean(file);
+}
+
 #[test]
 fn as_pid_1_orphans_are_reaped_and_the_exit_status_is_the_commands() {
     if !support::running_as_root("unshare --pid") {
@@ -76,17 +90,9 @@ fn as_pid_1_orphans_are_reaped_and_the_exit_status_is_the_commands() {
         .arg(&file)
         .stdin(std::process::Stdio::null()));
     // unshare exits with readygate's status.
-    result.assert_code(7);
+    assert_reaped_and_quit(&result, &file, &proxy);
     // The script's $PPID is readygate; inside the namespace that is PID 1.
     result.assert_stderr_has("started the command pid=2");
-    assert_eq!(
-        report(&file),
-        ["adopted", "reaped", "zombies 0"],
-        "stderr:\n{}",
-        result.stderr
-    );
-    assert_eq!(proxy.quits().len(), 1, "{}", result.stderr);
-    clean(&file);
 }
 
 #[test]
@@ -97,13 +103,5 @@ fn as_a_subreaper_orphans_are_reaped_and_the_exit_status_is_the_commands() {
         .args(proxy.args())
         .args(["-S", "--", "sh", "-c", SCRIPT, "sh"])
         .arg(&file));
-    result.assert_code(7);
-    assert_eq!(
-        report(&file),
-        ["adopted", "reaped", "zombies 0"],
-        "stderr:\n{}",
-        result.stderr
-    );
-    assert_eq!(proxy.quits().len(), 1, "{}", result.stderr);
-    clean(&file);
+    assert_reaped_and_quit(&result, &file, &proxy);
 }

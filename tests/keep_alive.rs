@@ -4,7 +4,14 @@
 mod support;
 
 use support::endpoint::{Behaviour, Endpoint};
-use support::{readygate, run};
+use support::{readygate, run, Run};
+
+/// Runs readygate against `url` with a 1 ms backoff, so many attempts happen quickly.
+fn run_fast(url: &str, extra: &[&str]) -> Run {
+    run(readygate()
+        .args(["--url", url, "--interval", "1ms", "--max-interval", "1ms"])
+        .args(extra))
+}
 
 #[test]
 fn a_kept_alive_connection_carries_every_probe() {
@@ -12,14 +19,7 @@ fn a_kept_alive_connection_carries_every_probe() {
         ready_after: 5,
         per_connection: usize::MAX,
     });
-    let result = run(readygate().args([
-        "--url",
-        &ep.url(),
-        "--interval",
-        "1ms",
-        "--max-interval",
-        "1ms",
-    ]));
+    let result = run_fast(&ep.url(), &[]);
     result.assert_code(0);
     assert_eq!(ep.requests().len(), 6, "five 503s, then the 200");
     assert_eq!(ep.hits(), 1, "all on one connection");
@@ -39,15 +39,7 @@ fn an_idle_connection_the_endpoint_dropped_is_replaced_within_the_attempt() {
         ready_after: 4,
         per_connection: 1,
     });
-    let result = run(readygate().args([
-        "--url",
-        &ep.url(),
-        "-v",
-        "--interval",
-        "1ms",
-        "--max-interval",
-        "1ms",
-    ]));
+    let result = run_fast(&ep.url(), &["-v"]);
     result.assert_code(0);
     assert_eq!(ep.requests().len(), 5);
     assert_eq!(ep.hits(), 5, "one connection per request");
@@ -75,15 +67,7 @@ fn a_reply_that_closes_its_connection_is_not_reused() {
             Behaviour::Status(200, Vec::new())
         }
     });
-    let result = run(readygate().args([
-        "--url",
-        &ep.url(),
-        "-v",
-        "--interval",
-        "1ms",
-        "--max-interval",
-        "1ms",
-    ]));
+    let result = run_fast(&ep.url(), &["-v"]);
     result.assert_code(0);
     assert_eq!((ep.hits(), ep.requests().len()), (4, 4));
     assert!(
