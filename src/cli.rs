@@ -89,7 +89,8 @@ pub fn parse_with_env(
         Err(message) => return Parsed::Usage(printable(&message)),
     };
     let command = given.command.clone();
-    match resolve(&given, env).and_then(|options| Ok((mode(&options, &command)?, options))) {
+    let named = |long: &str| given.named(long);
+    match resolve(&given, env).and_then(|options| Ok((mode(&options, &command, named)?, options))) {
         Ok((mode, options)) => Parsed::Run(Box::new(Cli {
             mode,
             options,
@@ -99,14 +100,20 @@ pub fn parse_with_env(
     }
 }
 
-/// The mode the options ask for, or why they contradict each other or the command.
-fn mode(options: &Options, command: &[OsString]) -> Result<Mode, String> {
+/// The mode the options ask for, or why they contradict each other or the command. `named`
+/// says how the user set a mode option (`--shutdown`, or `READYGATE_SHUTDOWN` when it came from
+/// the environment, such as an image's `ENV`), so an error points at what they actually wrote.
+fn mode(
+    options: &Options,
+    command: &[OsString],
+    named: impl Fn(&str) -> String,
+) -> Result<Mode, String> {
     let modes = [
-        ("--shutdown", options.shutdown),
-        ("--wait-app-exit", options.wait_app_exit),
-        ("--install", options.install.is_some()),
+        ("shutdown", options.shutdown),
+        ("wait-app-exit", options.wait_app_exit),
+        ("install", options.install.is_some()),
     ];
-    let chosen: Vec<&str> = modes.iter().filter(|m| m.1).map(|m| m.0).collect();
+    let chosen: Vec<String> = modes.iter().filter(|m| m.1).map(|m| named(m.0)).collect();
     if chosen.len() > 1 {
         return Err(format!(
             "{} cannot be used together: each is a mode of its own",
@@ -115,27 +122,28 @@ fn mode(options: &Options, command: &[OsString]) -> Result<Mode, String> {
     }
     if let Some(dir) = &options.install {
         if !command.is_empty() {
-            return Err("--install takes no COMMAND: readygate --install DIR".to_string());
+            return Err(format!(
+                "{} takes no COMMAND: readygate --install DIR",
+                named("install")
+            ));
         }
         return Ok(Mode::Install(dir.clone()));
     }
     if options.wait_app_exit {
         if !command.is_empty() {
-            return Err(
-                "--wait-app-exit takes no COMMAND: it is meant for a preStop hook, \
-                        readygate --wait-app-exit"
-                    .to_string(),
-            );
+            return Err(format!(
+                "{} takes no COMMAND: it is meant for a preStop hook, readygate --wait-app-exit",
+                named("wait-app-exit")
+            ));
         }
         return Ok(Mode::WaitAppExit);
     }
     if options.shutdown {
         if command.is_empty() {
-            return Err(
-                "--shutdown needs a COMMAND to supervise: readygate --shutdown -- \
-                        COMMAND [ARGS...]"
-                    .to_string(),
-            );
+            return Err(format!(
+                "{} needs a COMMAND to supervise: readygate --shutdown -- COMMAND [ARGS...]",
+                named("shutdown")
+            ));
         }
         return Ok(Mode::Job);
     }
@@ -161,6 +169,18 @@ fn printable(message: &str) -> String {
 struct Given {
     flags: Vec<(&'static Spec, OsString)>,
     command: Vec<OsString>,
+}
+
+impl Given {
+    /// `--long` if the user gave that flag, else its variable (where its value came from when
+    /// it is set and no flag was given).
+    fn named(&self, long: &str) -> String {
+        let given = self.flags.iter().any(|(spec, _)| spec.long == long);
+        match SPECS.iter().find(|spec| spec.long == long) {
+            Some(spec) if !given => spec.env.to_string(),
+            _ => format!("--{long}"),
+        }
+    }
 }
 
 enum Lexed {
@@ -526,6 +546,36 @@ mod mode_tests {
         assert!(m.contains("--shutdown and --wait-app-exit"), "{m}");
         let m = usage(&["--install", "/d", "--wait-app-exit"]);
         assert!(m.contains("--wait-app-exit and --install"), "{m}");
+    }
+
+    #[test]
+    fn mode_errors_name_the_variable_when_no_flag_set_the_mode() {
+        let parse_env = |list: &[&str], var: &'static str| {
+            let args = std::iter::once("readygate").chain(list.iter().copied());
+            parse_with_env(args.map(OsString::from), move |name| {
+                (name == var).then(|| OsString::from("true"))
+            })
+        };
+        let Parsed::Usage(m) = parse_env(&["--install", "/d"], "READYGATE_SHUTDOWN") else {
+            panic!("two modes")
+        };
+        assert!(m.contains("READYGATE_SHUTDOWN and --install"), "{m}");
+        let Parsed::Usage(m) = parse_env(&[], "READYGATE_SHUTDOWN") else {
+            panic!("no command")
+        };
+        assert!(m.starts_with("READYGATE_SHUTDOWN needs a COMMAND"), "{m}");
+        let Parsed::Usage(m) = parse_env(&["--", "app"], "READYGATE_WAIT_APP_EXIT") else {
+            panic!("a command")
+        };
+        assert!(
+            m.starts_with("READYGATE_WAIT_APP_EXIT takes no COMMAND"),
+            "{m}"
+        );
+        // A flag given on the command line is named as the flag, even with its variable set.
+        let Parsed::Usage(m) = parse_env(&["--shutdown"], "READYGATE_SHUTDOWN") else {
+            panic!("no command")
+        };
+        assert!(m.starts_with("--shutdown needs a COMMAND"), "{m}");
     }
 
     #[test]
