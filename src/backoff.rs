@@ -33,7 +33,8 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// A schedule starting at `interval` and capped at `max_interval` (raised to `interval` if lower).
+    /// A schedule starting at `interval` and capped at `max_interval` (raised to `interval` if
+    /// lower).
     pub fn new(interval: Duration, max_interval: Duration) -> Self {
         Backoff {
             interval,

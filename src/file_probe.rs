@@ -7,9 +7,10 @@
 //!
 //! Why the settle time: a file written in place (rather than renamed into place) is visible while
 //! it is being written, and an application that reads it between two writes gets half a file.
-//! The size and times of a file still being written change between writes; 200 ms by default covers the pauses of a writer
-//! that renders a template and flushes it in a few writes, while adding at most that much to a
-//! file seen the moment it appeared. A file written by rename (an atomic write) settles too.
+//! The size and times of a file still being written change between writes; 200 ms by default
+//! covers the pauses of a writer that renders a template and flushes it in a few writes, while
+//! adding at most that much to a file seen the moment it appeared. A file written by rename (an
+//! atomic write) settles too.
 //!
 //! Why no sleep: "unchanged for 200 ms" is judged from time stamps. The file's last change is its
 //! ctime (which every write, truncation, chmod or rename onto it moves, and which, unlike mtime,

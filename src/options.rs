@@ -325,8 +325,8 @@ pub const SPECS: &[Spec] = &[
         default: Default::Value("false"),
         help: "For the proxy container's preStop hook: wait until no TCP socket of the pod \
                belongs to a user other than the proxy's (--proxy-uid), then exit 0, so the proxy \
-               outlives the application. Checks at least 100ms apart (--interval does not apply), bounded \
-               by --timeout; takes no COMMAND.",
+               outlives the application. Checks at least 100ms apart (--interval does not \
+               apply), bounded by --timeout; takes no COMMAND.",
         set: |o, v| put(&mut o.wait_app_exit, parse::boolean(v)),
     },
     Spec {
@@ -357,8 +357,8 @@ pub const SPECS: &[Spec] = &[
         default: Default::Derived("/dev/termination-log, if it exists"),
         help: "When readygate fails by itself (not ready in time, command not found, a signal \
                while waiting), write its reason here, where Kubernetes shows it in kubectl \
-               describe pod. Never written after exec, nor for a Job's child; by --wait-app-exit and \
-               --install only when given.",
+               describe pod. Never written after exec, nor for a Job's child; by \
+               --wait-app-exit and --install only when given.",
         set: |o, v| put(&mut o.termination_log, path(v).map(Some)),
     },
     Spec {
