@@ -39,6 +39,10 @@ pub struct Cli {
     pub options: Options,
     /// The command and its arguments, exactly as given.
     pub command: Vec<OsString>,
+    /// Options the user set that the chosen mode does not use, each worded as one warning
+    /// (`--quit-url has no effect without --shutdown`): a forgotten mode flag otherwise goes
+    /// unnoticed until a Job's pod never completes.
+    pub unused: Vec<String>,
 }
 
 impl Cli {
@@ -89,15 +93,47 @@ pub fn parse_with_env(
         Err(message) => return Parsed::Usage(printable(&message)),
     };
     let command = given.command.clone();
-    let named = |long: &str| given.named(long);
-    match resolve(&given, env).and_then(|options| Ok((mode(&options, &command, named)?, options))) {
-        Ok((mode, options)) => Parsed::Run(Box::new(Cli {
+    let resolved = resolve(&given, env).and_then(|(options, set)| {
+        let named = |long: &str| set.named(long);
+        let mode = mode(&options, &command, named)?;
+        let unused = unused(&mode, &set);
+        Ok(Cli {
             mode,
             options,
             command,
-        })),
+            unused,
+        })
+    });
+    match resolved {
+        Ok(cli) => Parsed::Run(Box::new(cli)),
         Err(message) => Parsed::Usage(printable(&message)),
     }
+}
+
+/// Options that only one mode reads, and that mode's flag.
+const MODE_ONLY: [(&str, &str); 3] = [
+    ("quit-url", "shutdown"),
+    ("shutdown-on-failure", "shutdown"),
+    ("proxy-uid", "wait-app-exit"),
+];
+
+/// One warning for each option the user set that `mode` does not read.
+fn unused(mode: &Mode, set: &SetBy) -> Vec<String> {
+    let chosen = match mode {
+        Mode::Job => "shutdown",
+        Mode::WaitAppExit => "wait-app-exit",
+        Mode::Gate | Mode::Install(_) => "",
+    };
+    MODE_ONLY
+        .iter()
+        .filter(|(option, needs)| *needs != chosen && set.contains(option))
+        .map(|(option, needs)| {
+            format!(
+                "{} has no effect without --{needs}; it is ignored",
+                set.named(option)
+            )
+        })
+        .collect()
 }
 
 /// The mode the options ask for, or why they contradict each other or the command. `named`
@@ -171,15 +207,23 @@ struct Given {
     command: Vec<OsString>,
 }
 
-impl Given {
-    /// `--long` if the user gave that flag, else its variable (where its value came from when
-    /// it is set and no flag was given).
+/// The options the user set, each as they wrote it: `--flag`, or its variable when no flag was
+/// given. Errors and warnings about an option name what the user actually wrote (an image's
+/// `ENV READYGATE_SHUTDOWN=true` is not a `--shutdown` anyone typed).
+#[derive(Default)]
+struct SetBy(Vec<(&'static str, String)>);
+
+impl SetBy {
+    fn contains(&self, long: &str) -> bool {
+        self.0.iter().any(|(l, _)| *l == long)
+    }
+
+    /// How the user set `long`; `--long` if they did not set it.
     fn named(&self, long: &str) -> String {
-        let given = self.flags.iter().any(|(spec, _)| spec.long == long);
-        match SPECS.iter().find(|spec| spec.long == long) {
-            Some(spec) if !given => spec.env.to_string(),
-            _ => format!("--{long}"),
-        }
+        self.0
+            .iter()
+            .find(|(l, _)| *l == long)
+            .map_or_else(|| format!("--{long}"), |(_, name)| name.clone())
     }
 }
 
@@ -253,9 +297,13 @@ impl Source<'_> {
     }
 }
 
-/// Every option from its flags, else its variable, else its default.
-fn resolve(given: &Given, env: impl Fn(&str) -> Option<OsString>) -> Result<Options, String> {
+/// Every option from its flags, else its variable, else its default; and which the user set.
+fn resolve(
+    given: &Given,
+    env: impl Fn(&str) -> Option<OsString>,
+) -> Result<(Options, SetBy), String> {
     let mut options = Options::default();
+    let mut set = SetBy::default();
     for spec in SPECS {
         let from_flags: Vec<&OsString> = given
             .flags
@@ -272,13 +320,15 @@ fn resolve(given: &Given, env: impl Fn(&str) -> Option<OsString>) -> Result<Opti
             for value in values {
                 apply(&mut options, value, &Source::Flag(spec))?;
             }
+            set.0.push((spec.long, format!("--{}", spec.long)));
         } else if let Some(value) = env(spec.env).filter(|v| !v.is_empty()) {
             apply(&mut options, &value, &Source::Env(spec))?;
+            set.0.push((spec.long, spec.env.to_string()));
         } else if let options::Default::Value(text) = spec.default {
             apply(&mut options, &OsString::from(text), &Source::Default(spec))?;
         }
     }
-    Ok(options)
+    Ok((options, set))
 }
 
 /// Parses one value with its spec's setter, wording any error for its source.
@@ -576,6 +626,37 @@ mod mode_tests {
             panic!("no command")
         };
         assert!(m.starts_with("--shutdown needs a COMMAND"), "{m}");
+    }
+
+    #[test]
+    fn options_of_another_mode_are_named_as_unused() {
+        let unused = |list: &[&str], var: Option<&'static str>| {
+            let args = std::iter::once("readygate").chain(list.iter().copied());
+            let parsed = parse_with_env(args.map(OsString::from), move |name| {
+                (Some(name) == var).then(|| OsString::from("2102"))
+            });
+            match parsed {
+                Parsed::Run(cli) => cli.unused,
+                _ => panic!("{list:?} should parse"),
+            }
+        };
+        assert_eq!(
+            unused(&["--quit-url", "http://127.0.0.1:1/q", "--", "app"], None),
+            ["--quit-url has no effect without --shutdown; it is ignored"]
+        );
+        assert_eq!(
+            unused(&["--shutdown-on-failure=false", "--wait-app-exit"], None),
+            ["--shutdown-on-failure has no effect without --shutdown; it is ignored"]
+        );
+        assert_eq!(
+            unused(&["--", "app"], Some("READYGATE_PROXY_UID")),
+            ["READYGATE_PROXY_UID has no effect without --wait-app-exit; it is ignored"]
+        );
+        // In their own mode, and when left at their defaults, nothing is said.
+        let job = ["--quit-url", "http://127.0.0.1:1/q", "-S", "--", "app"];
+        assert!(unused(&job, None).is_empty());
+        assert!(unused(&["--wait-app-exit"], Some("READYGATE_PROXY_UID")).is_empty());
+        assert!(unused(&["--", "app"], None).is_empty());
     }
 
     #[test]

@@ -49,6 +49,9 @@ fn main() -> ExitCode {
         eprintln!("readygate: {message}");
         return code(exit::USAGE);
     }
+    for unused in &cli.unused {
+        warn!("{unused}");
+    }
     let status = match &cli.mode {
         Mode::Install(dir) => install::install(dir).map(|()| exit::READY),
         Mode::Gate | Mode::Job | Mode::WaitAppExit => runtime().and_then(|rt| run(&cli, &rt)),

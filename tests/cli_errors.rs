@@ -239,3 +239,38 @@ fn the_command_may_follow_without_a_double_dash_and_keeps_its_own_flags() {
     result.assert_code(0);
     assert_eq!(result.stdout, "--url");
 }
+
+#[test]
+fn an_option_of_a_mode_not_chosen_is_one_warning_and_the_gate_still_runs() {
+    let ep = Endpoint::start(Behaviour::Status(200, Vec::new()));
+    // Forgetting --shutdown: the sidecar would never be quit, so say so instead of staying silent.
+    let result = run(readygate()
+        .args(["--url", &ep.url(), "--quit-url", "http://127.0.0.1:1/quit"])
+        .env("READYGATE_PROXY_UID", "1337")
+        .args(["--", "printf", "ran"]));
+    result.assert_code(0);
+    assert_eq!(result.stdout, "ran");
+    assert_eq!(
+        result
+            .stderr_lines_with("--quit-url has no effect without --shutdown")
+            .len(),
+        1,
+        "{}",
+        result.stderr
+    );
+    assert_eq!(
+        result
+            .stderr_lines_with("READYGATE_PROXY_UID has no effect without --wait-app-exit")
+            .len(),
+        1,
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
+fn a_mode_set_by_its_variable_is_named_by_it_in_usage_errors() {
+    let result = run(readygate().env("READYGATE_SHUTDOWN", "true"));
+    result.assert_code(2);
+    assert_one_line_usage_error(&result, &["READYGATE_SHUTDOWN needs a COMMAND"]);
+}
