@@ -32,6 +32,18 @@ pub enum Mode {
     Install(PathBuf),
 }
 
+impl Mode {
+    /// The option that selects this mode; `None` for the plain gate.
+    fn option(&self) -> Option<&'static str> {
+        match self {
+            Mode::Gate => None,
+            Mode::Job => Some("shutdown"),
+            Mode::WaitAppExit => Some("wait-app-exit"),
+            Mode::Install(_) => Some("install"),
+        }
+    }
+}
+
 /// The resolved command line.
 #[derive(Debug)]
 pub struct Cli {
@@ -94,8 +106,7 @@ pub fn parse_with_env(
     };
     let command = given.command.clone();
     let resolved = resolve(&given, env).and_then(|(options, set)| {
-        let named = |long: &str| set.named(long);
-        let mode = mode(&options, &command, named)?;
+        let mode = mode(&options, &command, &set)?;
         let unused = unused(&mode, &set);
         Ok(Cli {
             mode,
@@ -110,7 +121,7 @@ pub fn parse_with_env(
     }
 }
 
-/// Options that only one mode reads, and that mode's flag.
+/// Options that only one mode reads, and the option selecting that mode.
 const MODE_ONLY: [(&str, &str); 3] = [
     ("quit-url", "shutdown"),
     ("shutdown-on-failure", "shutdown"),
@@ -119,14 +130,9 @@ const MODE_ONLY: [(&str, &str); 3] = [
 
 /// One warning for each option the user set that `mode` does not read.
 fn unused(mode: &Mode, set: &SetBy) -> Vec<String> {
-    let chosen = match mode {
-        Mode::Job => "shutdown",
-        Mode::WaitAppExit => "wait-app-exit",
-        Mode::Gate | Mode::Install(_) => "",
-    };
     MODE_ONLY
         .iter()
-        .filter(|(option, needs)| *needs != chosen && set.contains(option))
+        .filter(|(option, needs)| mode.option() != Some(*needs) && set.contains(option))
         .map(|(option, needs)| {
             format!(
                 "{} has no effect without --{needs}; it is ignored",
@@ -136,20 +142,19 @@ fn unused(mode: &Mode, set: &SetBy) -> Vec<String> {
         .collect()
 }
 
-/// The mode the options ask for, or why they contradict each other or the command. `named`
-/// says how the user set a mode option (`--shutdown`, or `READYGATE_SHUTDOWN` when it came from
-/// the environment, such as an image's `ENV`), so an error points at what they actually wrote.
-fn mode(
-    options: &Options,
-    command: &[OsString],
-    named: impl Fn(&str) -> String,
-) -> Result<Mode, String> {
+/// The mode the options ask for, or why they contradict each other or the command. Errors name
+/// each mode option as the user set it (`set`): `--shutdown`, or `READYGATE_SHUTDOWN`.
+fn mode(options: &Options, command: &[OsString], set: &SetBy) -> Result<Mode, String> {
     let modes = [
         ("shutdown", options.shutdown),
         ("wait-app-exit", options.wait_app_exit),
         ("install", options.install.is_some()),
     ];
-    let chosen: Vec<String> = modes.iter().filter(|m| m.1).map(|m| named(m.0)).collect();
+    let chosen: Vec<String> = modes
+        .iter()
+        .filter(|m| m.1)
+        .map(|m| set.named(m.0))
+        .collect();
     if chosen.len() > 1 {
         return Err(format!(
             "{} cannot be used together: each is a mode of its own",
@@ -160,7 +165,7 @@ fn mode(
         if !command.is_empty() {
             return Err(format!(
                 "{} takes no COMMAND: readygate --install DIR",
-                named("install")
+                set.named("install")
             ));
         }
         return Ok(Mode::Install(dir.clone()));
@@ -169,7 +174,7 @@ fn mode(
         if !command.is_empty() {
             return Err(format!(
                 "{} takes no COMMAND: it is meant for a preStop hook, readygate --wait-app-exit",
-                named("wait-app-exit")
+                set.named("wait-app-exit")
             ));
         }
         return Ok(Mode::WaitAppExit);
@@ -178,7 +183,7 @@ fn mode(
         if command.is_empty() {
             return Err(format!(
                 "{} needs a COMMAND to supervise: readygate --shutdown -- COMMAND [ARGS...]",
-                named("shutdown")
+                set.named("shutdown")
             ));
         }
         return Ok(Mode::Job);
@@ -207,23 +212,25 @@ struct Given {
     command: Vec<OsString>,
 }
 
-/// The options the user set, each as they wrote it: `--flag`, or its variable when no flag was
-/// given. Errors and warnings about an option name what the user actually wrote (an image's
+/// Where each option the user set came from: its flag, or its variable when no flag was given.
+/// Errors and warnings about an option name what the user actually wrote (an image's
 /// `ENV READYGATE_SHUTDOWN=true` is not a `--shutdown` anyone typed).
 #[derive(Default)]
-struct SetBy(Vec<(&'static str, String)>);
+struct SetBy(Vec<Source<'static>>);
 
 impl SetBy {
+    fn find(&self, long: &str) -> Option<&Source<'static>> {
+        self.0.iter().find(|source| source.spec().long == long)
+    }
+
     fn contains(&self, long: &str) -> bool {
-        self.0.iter().any(|(l, _)| *l == long)
+        self.find(long).is_some()
     }
 
     /// How the user set `long`; `--long` if they did not set it.
     fn named(&self, long: &str) -> String {
-        self.0
-            .iter()
-            .find(|(l, _)| *l == long)
-            .map_or_else(|| format!("--{long}"), |(_, name)| name.clone())
+        self.find(long)
+            .map_or_else(|| format!("--{long}"), Source::name)
     }
 }
 
@@ -286,6 +293,19 @@ enum Source<'a> {
 }
 
 impl Source<'_> {
+    fn spec(&self) -> &Spec {
+        let (Source::Flag(spec) | Source::Env(spec) | Source::Default(spec)) = self;
+        spec
+    }
+
+    /// The flag or variable, as the user wrote it.
+    fn name(&self) -> String {
+        match self {
+            Source::Env(spec) => spec.env.to_string(),
+            Source::Flag(spec) | Source::Default(spec) => format!("--{}", spec.long),
+        }
+    }
+
     fn error(&self, value: &str, reason: &str) -> String {
         match self {
             Source::Flag(spec) => format!("invalid value {value:?} for --{}: {reason}", spec.long),
@@ -320,10 +340,10 @@ fn resolve(
             for value in values {
                 apply(&mut options, value, &Source::Flag(spec))?;
             }
-            set.0.push((spec.long, format!("--{}", spec.long)));
+            set.0.push(Source::Flag(spec));
         } else if let Some(value) = env(spec.env).filter(|v| !v.is_empty()) {
             apply(&mut options, &value, &Source::Env(spec))?;
-            set.0.push((spec.long, spec.env.to_string()));
+            set.0.push(Source::Env(spec));
         } else if let options::Default::Value(text) = spec.default {
             apply(&mut options, &OsString::from(text), &Source::Default(spec))?;
         }
@@ -333,7 +353,7 @@ fn resolve(
 
 /// Parses one value with its spec's setter, wording any error for its source.
 fn apply(options: &mut Options, value: &OsString, source: &Source<'_>) -> Result<(), String> {
-    let (Source::Flag(spec) | Source::Env(spec) | Source::Default(spec)) = source;
+    let spec = source.spec();
     let Some(text) = value.to_str() else {
         return Err(source.error(&value.to_string_lossy(), "not valid UTF-8"));
     };

@@ -267,10 +267,3 @@ fn an_option_of_a_mode_not_chosen_is_one_warning_and_the_gate_still_runs() {
         result.stderr
     );
 }
-
-#[test]
-fn a_mode_set_by_its_variable_is_named_by_it_in_usage_errors() {
-    let result = run(readygate().env("READYGATE_SHUTDOWN", "true"));
-    result.assert_code(2);
-    assert_one_line_usage_error(&result, &["READYGATE_SHUTDOWN needs a COMMAND"]);
-}
