@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use crate::help;
 use crate::options::{self, Invalid, Options, Spec, Takes, SPECS};
-use crate::target::Target;
+use crate::target::{self, Target};
 
 pub use crate::options::LogFormat;
 
@@ -57,25 +57,58 @@ pub struct Cli {
     pub unused: Vec<String>,
 }
 
+/// What the wait checks, in two stages: the sidecar's own readiness, then the dependencies
+/// reached through it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stages {
+    /// The --url targets on this pod, or else the mesh preset's readiness URL (none for
+    /// `--mesh none`).
+    pub sidecar: Vec<Target>,
+    /// Every other --url target, in the order given.
+    pub dependencies: Vec<Target>,
+}
+
 impl Cli {
-    /// The endpoints to wait for: the --url list, or the mesh preset.
-    pub fn targets(&self) -> Vec<Target> {
-        given_or_preset(&self.options.urls, self.options.mesh.preset().ready_url)
+    /// The endpoints to wait for, split into the sidecar stage and the dependencies.
+    pub fn stages(&self) -> Stages {
+        let (dependencies, sidecar): (Vec<Target>, Vec<Target>) = self
+            .options
+            .urls
+            .iter()
+            .cloned()
+            .partition(Target::is_dependency);
+        let preset = self.options.mesh.preset().ready_url;
+        Stages {
+            sidecar: given_or_preset(sidecar, preset),
+            dependencies,
+        }
     }
 
-    /// Job mode's quit endpoints: the --quit-url list, or the mesh preset's.
+    /// Every endpoint to wait for, the sidecar's first.
+    pub fn targets(&self) -> Vec<Target> {
+        let Stages {
+            mut sidecar,
+            dependencies,
+        } = self.stages();
+        sidecar.extend(dependencies);
+        sidecar
+    }
+
+    /// Job mode's quit endpoints: the --quit-url list, or the mesh preset's (none for
+    /// `--mesh none`).
     pub fn quit_targets(&self) -> Vec<Target> {
-        given_or_preset(&self.options.quit_urls, self.options.mesh.preset().quit_url)
+        let preset = self.options.mesh.preset().quit_url;
+        given_or_preset(self.options.quit_urls.clone(), preset)
     }
 }
 
-/// The targets the user gave, or else the preset's URL. The preset table is tested to parse; an
-/// error there cannot happen and would yield no target.
-fn given_or_preset(given: &[Target], preset: &str) -> Vec<Target> {
+/// The targets the user gave, or else the preset's URL, if any. The preset table is tested to
+/// parse; an error there cannot happen and would yield no target.
+fn given_or_preset(given: Vec<Target>, preset: Option<&str>) -> Vec<Target> {
     if given.is_empty() {
-        preset.parse().into_iter().collect()
+        preset.and_then(|url| url.parse().ok()).into_iter().collect()
     } else {
-        given.to_vec()
+        given
     }
 }
 
@@ -306,7 +339,9 @@ impl Source<'_> {
         }
     }
 
+    /// The error for a bad `value`, echoed with any URL's user information and query redacted.
     fn error(&self, value: &str, reason: &str) -> String {
+        let value = target::redacted(value);
         match self {
             Source::Flag(spec) => format!("invalid value {value:?} for --{}: {reason}", spec.long),
             Source::Env(spec) => format!("invalid value {value:?} in {}: {reason}", spec.env),

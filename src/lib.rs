@@ -8,14 +8,14 @@
 //! - `options`: the option table: every flag's variable, default, help and typed setter
 //! - `help`: `--help` and `--version`, generated from the option table
 //! - `parse`: durations, booleans and status lists as users type them
-//! - `target`: `http://`, `tcp://` and `file://` endpoints
+//! - `target`: `http://`, `tcp://`, `file://`, `redis://`, `postgres://` and `mysql://` endpoints,
+//!   and which stage of the wait each belongs to
 //! - `preset`: each mesh's readiness (and quit) URL
 //! - `backoff`: the delay schedule between probes (pure)
 //! - `net`: connecting to a target and starting an HTTP/1 exchange (probe and quit share it)
-//! - `probe`: one attempt against one endpoint
-//! - `file_probe`: a `file://` target: one `stat` per attempt, and whether the file has settled
-//! - `reason`: why an endpoint is not ready, made safe to log
-//! - `wait`: all endpoints, backoff, deadline and progress logs
+//! - `probe`: one attempt against one endpoint, one file per kind of target (`probe/`), and
+//!   why it was not ready, made safe to log (`probe/reason.rs`)
+//! - `wait`: the sidecar stage, then the dependencies: backoff, deadline and progress logs
 //! - `procnet`: the kernel's TCP socket tables (/proc/net/tcp, tcp6), parsed (pure)
 //! - `appexit`: `--wait-app-exit`, the preStop wait until the application's sockets are gone
 //! - `signals`: which signals end the wait, and which Job mode forwards to the child
@@ -36,7 +36,6 @@ pub mod backoff;
 pub mod cli;
 pub mod exec;
 pub mod exit;
-pub mod file_probe;
 pub mod help;
 pub mod install;
 pub mod log;
@@ -47,7 +46,6 @@ pub mod preset;
 pub mod probe;
 pub mod procnet;
 pub mod quit;
-pub mod reason;
 pub mod signals;
 pub mod supervise;
 #[allow(unsafe_code)]

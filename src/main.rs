@@ -15,6 +15,7 @@ use readygate::appexit::{self, Exited, Watch};
 use readygate::backoff::Backoff;
 use readygate::cli::{self, Cli, Mode, Parsed};
 use readygate::exit::{self, Failure};
+use readygate::probe::Settle;
 use readygate::supervise::{self, Ended, Supervisor};
 use readygate::wait::{self, Gate, Plan};
 use readygate::{exec, install, log, quit, signals, sys, termination};
@@ -213,13 +214,18 @@ fn not_run(command: &[OsString], err: &std::io::Error) -> Failure {
 
 fn plan(cli: &Cli) -> Plan {
     let options = &cli.options;
+    let stages = cli.stages();
     Plan {
-        targets: cli.targets(),
+        sidecar: stages.sidecar,
+        dependencies: stages.dependencies,
         expect: options.expect_status.clone(),
         timeout: (!options.timeout.is_zero()).then_some(options.timeout),
         request_timeout: options.request_timeout,
         backoff: Backoff::new(options.interval, options.max_interval),
-        file_settle: options.file_settle,
+        settle: Settle {
+            file: options.file_settle,
+            tcp: options.tcp_settle,
+        },
     }
 }
 

@@ -26,7 +26,8 @@ pub enum LogFormat {
 /// each entry with a [`Default::Value`] sets its field before flags and variables are read.
 #[derive(Debug, Default)]
 pub struct Options {
-    /// Readiness endpoints; empty means the mesh preset.
+    /// Readiness endpoints and dependencies; without one on this pod, the mesh preset is the
+    /// sidecar's.
     pub urls: Vec<Target>,
     pub mesh: Mesh,
     pub expect_status: StatusSet,
@@ -39,6 +40,8 @@ pub struct Options {
     pub max_interval: Duration,
     /// How long a `file://` target must stay unchanged to count as written.
     pub file_settle: Duration,
+    /// How long a `tcp://` connection must stay open (or bring a byte) to count as ready.
+    pub tcp_settle: Duration,
     pub disabled: bool,
     /// Job mode.
     pub shutdown: bool,
@@ -178,10 +181,13 @@ pub const SPECS: &[Spec] = &[
         env: "READYGATE_URL",
         takes: Takes::List("URL"),
         default: Default::Derived("the --mesh preset"),
-        help: "Readiness endpoint: http://host:port/path (GET until an expected status), \
-               tcp://host:port (until a connection is accepted) or file:///path (until the file \
-               exists, is not empty and has stopped changing). Repeatable or comma-separated; \
-               all must pass.",
+        help: "Readiness endpoint or dependency: http://host:port/path (GET until an expected \
+               status), tcp://host:port (until a connection is accepted and not dropped at once), \
+               file:///path (until the file exists, is not empty and has stopped changing), \
+               redis://host[:port] (PING), postgres://host[:port] (a StartupMessage, as \
+               pg_isready), mysql://host[:port] (the server's greeting). Repeatable or \
+               comma-separated; all must pass. Targets on this pod (localhost, loopback, files) \
+               are the sidecar's stage; the others are dependencies, checked once it is ready.",
         set: |o, v| extend(&mut o.urls, v, str::parse),
     },
     Spec {
@@ -190,9 +196,10 @@ pub const SPECS: &[Spec] = &[
         env: "READYGATE_MESH",
         takes: Takes::Value("MESH"),
         default: Default::Value("istio"),
-        help: "Sidecar whose endpoints are used when no --url is given: istio \
-               (localhost:15020/healthz/ready), linkerd (localhost:4191/ready), envoy \
-               (localhost:15000/ready).",
+        help: "Sidecar whose readiness is checked first when no --url names one on this pod: \
+               istio (localhost:15020/healthz/ready), linkerd (localhost:4191/ready), envoy \
+               (localhost:15000/ready), or none (no sidecar: only the --url targets, and Job \
+               mode quits nothing).",
         set: |o, v| put(&mut o.mesh, v.parse()),
     },
     Spec {
@@ -274,6 +281,17 @@ pub const SPECS: &[Spec] = &[
                changed for this long, so a file still being written is not taken (0: as soon as \
                it is not empty).",
         set: |o, v| put(&mut o.file_settle, parse::duration(v)),
+    },
+    Spec {
+        long: "tcp-settle",
+        short: None,
+        env: "READYGATE_TCP_SETTLE",
+        takes: Takes::Value("DUR"),
+        default: Default::Value("100ms"),
+        help: "A tcp:// target counts as ready once a connection is accepted and the peer has \
+               neither closed nor reset it for this long (or has sent a byte): a mesh proxy with \
+               no upstream accepts, then closes at once (0: the connection alone).",
+        set: |o, v| put(&mut o.tcp_settle, parse::duration(v)),
     },
     Spec {
         long: "disabled",

@@ -88,6 +88,11 @@ impl Quit {
 /// that took its quit went away (one warning for each that did not), and with several sidecars
 /// ends with one summary line. Returns the outcomes in order.
 pub async fn quit_all(targets: &[Target]) -> Vec<Quit> {
+    if targets.is_empty() {
+        // --mesh none without --quit-url: the command ran without a sidecar.
+        info!("no sidecar to quit (--mesh none and no --quit-url)");
+        return Vec::new();
+    }
     let mut outcomes = net::join_all(targets.iter().map(quit)).await;
     for (target, outcome) in targets.iter().zip(&outcomes) {
         log(target, outcome);

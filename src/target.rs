@@ -1,5 +1,9 @@
-//! A readiness (or quit) target: `http://host:port/path`, `tcp://host:port` or
-//! `file:///path`, parsed and checked.
+//! A readiness (or quit) target: `http://host:port/path`, `tcp://host:port`, `file:///path`, or a
+//! dependency spoken to in its own protocol (`redis://`, `postgres://`, `mysql://`), parsed and
+//! checked; and which stage of the wait it belongs to.
+//!
+//! A URL never carries a secret into readygate: user information (`user:password@`) is refused,
+//! and every echo of a URL in an error goes through [`redacted`].
 
 use std::ffi::OsString;
 use std::fmt;
@@ -15,12 +19,47 @@ use hyper::Uri;
 pub enum Kind {
     /// HTTP/1.1 request to this path (and query).
     Http { path: String },
-    /// Ready when a TCP connection is accepted.
+    /// Ready when a TCP connection is accepted and the peer does not drop it at once.
     Tcp,
     /// Ready when this file exists, is a regular file, is not empty and has stopped changing.
     /// Always absolute; it has no host or port (see [`Target::port`]).
     File { path: PathBuf },
+    /// Ready when the server answers `PING` as a live Redis does.
+    Redis,
+    /// Ready when the server answers a StartupMessage as one taking sessions does.
+    Postgres,
+    /// Ready when the server greets with a MySQL/MariaDB handshake (protocol 10).
+    Mysql,
 }
+
+impl Kind {
+    /// Whether readygate speaks this kind's own protocol: a reply only the real server sends.
+    pub fn is_protocol(&self) -> bool {
+        matches!(self, Kind::Redis | Kind::Postgres | Kind::Mysql)
+    }
+}
+
+/// Every network scheme: its kind (an HTTP target's path is filled in later) and default port.
+fn scheme(name: &str) -> Option<(Kind, Option<u16>)> {
+    Some(match name {
+        "http" => (
+            Kind::Http {
+                path: String::new(),
+            },
+            Some(80),
+        ),
+        // A raw TCP port has no default worth guessing.
+        "tcp" => (Kind::Tcp, None),
+        "redis" => (Kind::Redis, Some(6379)),
+        "postgres" | "postgresql" => (Kind::Postgres, Some(5432)),
+        "mysql" | "mariadb" => (Kind::Mysql, Some(3306)),
+        _ => return None,
+    })
+}
+
+/// Schemes that mean TLS. Through a mesh, TLS (or mTLS) to the dependency is the proxy's job:
+/// the application, and readygate, speak plain TCP to the local proxy.
+const TLS_SCHEMES: [&str; 3] = ["https", "rediss", "mysqls"];
 
 /// The host part of a target.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,6 +119,18 @@ impl Target {
     pub fn port(&self) -> u16 {
         self.port
     }
+
+    /// Whether this target is a dependency, waited for after the sidecar is ready: every
+    /// protocol target (wherever it is), and http/tcp targets on another host. Targets on this
+    /// pod (localhost, *.localhost, a loopback address, a file) are the sidecar's own stage.
+    pub fn is_dependency(&self) -> bool {
+        let on_this_pod = match &self.host {
+            Host::Localhost => true,
+            Host::Ip(ip) => ip.is_loopback() || ip.to_canonical().is_loopback(),
+            Host::Name(_) => false,
+        };
+        self.kind.is_protocol() || !on_this_pod
+    }
 }
 
 impl fmt::Display for Target {
@@ -88,11 +139,13 @@ impl fmt::Display for Target {
     }
 }
 
+const HINT: &str = "expected http://host:port/path, tcp://host:port, file:///path, \
+                    redis://host[:port], postgres://host[:port] or mysql://host[:port]";
+
 impl FromStr for Target {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        const HINT: &str = "expected http://host:port/path, tcp://host:port or file:///path";
         let text = text.trim();
         if text
             .get(..FILE_SCHEME.len())
@@ -108,51 +161,37 @@ impl FromStr for Target {
                 port: 0,
             });
         }
-        let (scheme, _) = text
+        let (scheme_text, rest) = text
             .split_once("://")
             .ok_or_else(|| format!("no scheme; {HINT}"))?;
-        let scheme = scheme.to_ascii_lowercase();
-        if scheme == "https" {
+        let name = scheme_text.to_ascii_lowercase();
+        if TLS_SCHEMES.contains(&name.as_str()) {
             return Err(format!(
-                "https is not supported (sidecar readiness endpoints are plain HTTP on \
-                 localhost); {HINT}"
+                "{name}:// (TLS) is not supported: readygate speaks plain TCP to this pod's \
+                 proxy, which carries TLS to the dependency when the mesh is set up for it; \
+                 {HINT}"
             ));
         }
-        if scheme != "http" && scheme != "tcp" {
-            return Err(format!("unsupported scheme {scheme:?}; {HINT}"));
-        }
+        let (kind, default_port) =
+            scheme(&name).ok_or_else(|| format!("unsupported scheme {name:?}; {HINT}"))?;
+        refuse_userinfo(&kind, rest)?;
         let uri: Uri = text
             .parse()
             .map_err(|e| format!("not a valid URL ({e}); {HINT}"))?;
         let authority = uri.authority().ok_or_else(|| format!("no host; {HINT}"))?;
-        if authority.as_str().contains('@') {
-            return Err(
-                "credentials in URLs are not supported (readygate never sends them)".to_string(),
-            );
-        }
         let host_text = authority.host().to_string();
         if host_text.is_empty() {
             return Err(format!("no host; {HINT}"));
         }
         let host = parse_host(&host_text);
-        let kind = if scheme == "http" {
-            // `http://host?q` means the path `/?q`, as in curl and browsers.
-            let path = match uri.query() {
-                Some(query) => format!("{}?{query}", uri.path()),
-                None => uri.path().to_string(),
-            };
-            let path = if path.starts_with('/') {
-                path
-            } else {
-                format!("/{path}")
-            };
-            Kind::Http { path }
-        } else {
-            let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
-            if !path.is_empty() && path != "/" {
-                return Err(format!("a tcp:// URL has no path; {HINT}"));
+        let kind = match kind {
+            Kind::Http { .. } => Kind::Http {
+                path: http_path(&uri),
+            },
+            other => {
+                bare(&name, &uri)?;
+                other
             }
-            Kind::Tcp
         };
         // Read the port from the text: `Authority::port` silently drops one that overflows u16.
         let port_text = authority
@@ -160,15 +199,15 @@ impl FromStr for Target {
             .rsplit_once(':')
             .filter(|(_, p)| !p.contains(']'))
             .map(|(_, p)| p);
-        let port = match (port_text, &kind) {
+        let port = match (port_text, default_port) {
             (Some(text), _) => match text.parse::<u16>() {
                 Ok(0) => return Err("port 0 is not a valid target".to_string()),
                 Ok(port) => port,
-                Err(_) => return Err(format!("invalid port {text:?}; {HINT}")),
+                // Not echoed: a password with a `/` in it can end up here.
+                Err(_) => return Err(format!("invalid port (expected 1 to 65535); {HINT}")),
             },
-            (None, Kind::Http { .. }) => 80,
-            // File targets returned above: only tcp:// is left.
-            (None, _) => return Err(format!("a tcp:// URL needs a port; {HINT}")),
+            (None, Some(port)) => port,
+            (None, None) => return Err(format!("a {name}:// URL needs a port; {HINT}")),
         };
         Ok(Target {
             text: text.to_string(),
@@ -179,6 +218,77 @@ impl FromStr for Target {
         })
     }
 }
+
+/// Refuses user information (`user:password@host`). `rest` is what follows `scheme://`. An HTTP
+/// path may hold an `@`; no other scheme has a path, so there any `@` is user information (a
+/// password may itself hold a `/`). The message never repeats what it refuses.
+fn refuse_userinfo(kind: &Kind, rest: &str) -> Result<(), String> {
+    let authority = match kind {
+        Kind::Http { .. } => rest.split(['/', '?', '#']).next().unwrap_or(rest),
+        _ => rest,
+    };
+    if authority.contains('@') {
+        return Err(
+            "user information (user:password@) in a URL is not accepted: readygate \
+             authenticates to nothing, so it needs only the host and port; remove it"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
+/// An HTTP target's path: `http://host?q` means the path `/?q`, as in curl and browsers.
+fn http_path(uri: &Uri) -> String {
+    let path = match uri.query() {
+        Some(query) => format!("{}?{query}", uri.path()),
+        None => uri.path().to_string(),
+    };
+    if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    }
+}
+
+/// A tcp:// or protocol URL is a host and port only: an empty path or `/` is fine, and anything
+/// else is refused, naming what to remove (readygate sends no database name or options of yours).
+/// The query is named but not repeated: it may hold a password.
+fn bare(scheme: &str, uri: &Uri) -> Result<(), String> {
+    let why = if scheme == "tcp" {
+        "a tcp:// URL is a host and port only"
+    } else {
+        "readygate needs only the host and port, and sends no database, user or option of yours"
+    };
+    if uri.query().is_some() {
+        return Err(format!("remove the query (from ?) from the {scheme}:// URL: {why}"));
+    }
+    let path = uri.path();
+    if !path.is_empty() && path != "/" {
+        return Err(format!(
+            "remove the path {path:?} from the {scheme}:// URL: {why}"
+        ));
+    }
+    Ok(())
+}
+
+/// `text` as it may be echoed in an error: user information and anything from the first `?` or
+/// `#` (a query may hold a token) replaced by `<redacted>`. Whatever follows `://` up to its last
+/// `@` counts as user information, so a password holding `/`, `?` or `@` is hidden whole.
+pub fn redacted(text: &str) -> String {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return text.to_string();
+    };
+    let rest = match rest.rfind('@') {
+        Some(at) => format!("<redacted>{}", &rest[at..]),
+        None => rest.to_string(),
+    };
+    let rest = match rest.find(['?', '#']) {
+        Some(at) => format!("{}<redacted>", &rest[..=at]),
+        None => rest,
+    };
+    format!("{scheme}://{rest}")
+}
+
 
 /// `file:`, compared without regard to case as URL schemes are.
 const FILE_SCHEME: &str = "file:";
@@ -199,6 +309,13 @@ fn file_path(rest: &str) -> Result<PathBuf, String> {
         ));
     };
     let (host, path) = rest.find('/').map_or((rest, ""), |at| rest.split_at(at));
+    if host.contains('@') {
+        return Err(
+            "user information (user:password@) in a URL is not accepted: a file URL names a \
+             path on this machine; remove it"
+                .to_string(),
+        );
+    }
     if !host.is_empty() && !host.eq_ignore_ascii_case("localhost") {
         return Err(format!(
             "a file URL names a path on this machine, not on a host ({host:?}); for the path \
@@ -336,15 +453,17 @@ mod tests {
         for (bad, needle) in [
             (
                 "https://localhost:15021/healthz/ready",
-                "https is not supported",
+                "https:// (TLS) is not supported",
             ),
+            ("rediss://cache:6380", "rediss:// (TLS) is not supported"),
             ("ftp://localhost/", "unsupported scheme"),
             ("localhost:15020", "no scheme"),
             ("tcp://localhost", "needs a port"),
-            ("tcp://localhost:1/path", "has no path"),
+            ("tcp://localhost:1/path", "remove the path \"/path\""),
+            ("tcp://localhost:1?x", "remove the query"),
             ("http://localhost:0/", "port 0"),
             ("http://localhost:99999/", "invalid port"),
-            ("http://user:pw@localhost/", "credentials"),
+            ("http://user:pw@localhost/", "user information"),
             ("http:///ready", "not a valid URL"),
             ("http://local host/", "not a valid URL"),
         ] {
@@ -405,6 +524,95 @@ mod tests {
         ] {
             let err = bad.parse::<Target>().expect_err(bad);
             assert!(err.contains(needle), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn protocol_schemes_default_to_their_servers_ports() {
+        for (url, kind, port) in [
+            ("redis://cache", Kind::Redis, 6379),
+            ("REDIS://cache:6380/", Kind::Redis, 6380),
+            ("postgres://db", Kind::Postgres, 5432),
+            ("postgresql://db:5433", Kind::Postgres, 5433),
+            ("mysql://db", Kind::Mysql, 3306),
+            ("mariadb://[::1]", Kind::Mysql, 3306),
+        ] {
+            let t = parse(url);
+            assert_eq!((t.kind(), t.port()), (&kind, port), "{url}");
+            assert!(t.kind().is_protocol());
+        }
+    }
+
+    #[test]
+    fn a_protocol_url_with_a_path_or_query_names_what_to_remove_without_echoing_the_query() {
+        for (bad, needle) in [
+            ("postgres://db:5432/orders", "remove the path \"/orders\""),
+            ("redis://cache/0", "remove the path \"/0\""),
+            ("mysql://db?ssl-mode=REQUIRED", "remove the query"),
+            ("postgres://db/?password=hunter2", "remove the query"),
+        ] {
+            let err = bad.parse::<Target>().expect_err(bad);
+            assert!(err.contains(needle), "{bad}: {err}");
+            assert!(!err.contains("hunter2") && !err.contains("REQUIRED"), "{err}");
+        }
+    }
+
+    #[test]
+    fn user_information_is_refused_without_repeating_it() {
+        for bad in [
+            "redis://:s3cret@cache:6379",
+            "postgres://app:s3cret@db",
+            "mysql://app:s3cret@db:3306",
+            "redis://:pa/s3cret@cache",
+            "redis://:p?s3cret@cache",
+            "tcp://app:s3cret@db:5432",
+            "http://app:s3cret@localhost:15020/ready",
+            "file://app:s3cret@/x",
+        ] {
+            let err = bad.parse::<Target>().expect_err(bad);
+            assert!(err.contains("user information"), "{bad}: {err}");
+            assert!(!err.contains("s3cret") && !err.contains("app"), "{bad}: {err}");
+        }
+        // An @ in an HTTP path is a path, not user information.
+        let t = parse("http://localhost:1/a@b");
+        assert_eq!(t.kind(), &Kind::Http { path: "/a@b".into() });
+    }
+
+    #[test]
+    fn redaction_hides_user_information_and_queries() {
+        for (text, shown) in [
+            ("redis://:s3cret@cache:6379", "redis://<redacted>@cache:6379"),
+            ("postgres://u:p@s@db/x", "postgres://<redacted>@db/x"),
+            ("redis://:pa/ss@cache", "redis://<redacted>@cache"),
+            ("http://h/ready?token=abc", "http://h/ready?<redacted>"),
+            ("http://u:p@h/r#frag", "http://<redacted>@h/r#<redacted>"),
+            ("5s", "5s"),
+            ("http://localhost:15020/healthz/ready", "http://localhost:15020/healthz/ready"),
+        ] {
+            assert_eq!(redacted(text), shown, "{text}");
+        }
+    }
+
+    #[test]
+    fn targets_on_this_pod_are_the_sidecar_stage_and_the_rest_are_dependencies() {
+        for local in [
+            "http://localhost:15020/healthz/ready",
+            "tcp://127.0.0.1:15001",
+            "http://[::1]:15021/healthz/ready",
+            "http://agent.localhost:8200/",
+            "tcp://[::ffff:127.0.0.1]:1",
+            "file:///vault/secrets/db",
+        ] {
+            assert!(!parse(local).is_dependency(), "{local}");
+        }
+        for dependency in [
+            "http://orders:8080/healthz",
+            "tcp://10.0.0.7:5432",
+            "redis://localhost",
+            "postgres://127.0.0.1",
+            "mysql://db",
+        ] {
+            assert!(parse(dependency).is_dependency(), "{dependency}");
         }
     }
 }

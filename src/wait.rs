@@ -12,8 +12,7 @@ use tracing::{debug, info};
 use crate::backoff::{Backoff, Jitter};
 use crate::net;
 use crate::parse::{format_duration, StatusSet};
-use crate::probe::{Outcome, Prober};
-use crate::reason::Reason;
+use crate::probe::{Outcome, Prober, Reason, Settle};
 use crate::signals::{self, Stopped};
 use crate::target::Target;
 
@@ -40,17 +39,42 @@ impl Deadline {
     }
 }
 
-/// What to wait for, and how.
+/// What to wait for, and how: two stages, each a list of targets that must all pass once. The
+/// sidecar stage runs first and on its own, so that it can be skipped or replaced as a whole
+/// (a pod without a sidecar has none).
 #[derive(Clone, Debug)]
 pub struct Plan {
-    pub targets: Vec<Target>,
+    /// The sidecar's own readiness (the --url targets on this pod, or the mesh preset); empty:
+    /// no sidecar stage.
+    pub sidecar: Vec<Target>,
+    /// The dependencies reached through the sidecar, checked once it is ready.
+    pub dependencies: Vec<Target>,
     pub expect: StatusSet,
     /// `None` waits forever.
     pub timeout: Option<Duration>,
     pub request_timeout: Duration,
     pub backoff: Backoff,
-    /// How long a file:// target must stay unchanged to count as written.
-    pub file_settle: Duration,
+    /// How long file:// and tcp:// targets must stay as they are to count as ready.
+    pub settle: Settle,
+}
+
+/// A stage of the wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// The sidecar's own readiness.
+    Sidecar,
+    /// The dependencies, through the sidecar.
+    Dependencies,
+}
+
+impl Stage {
+    /// The stage as logs name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Sidecar => "sidecar",
+            Stage::Dependencies => "dependencies",
+        }
+    }
 }
 
 /// How the wait ended.
@@ -63,17 +87,30 @@ pub enum Waited {
         elapsed: Duration,
         attempts: u32,
         pending: Vec<(String, Reason)>,
+        /// Where the wait stood, when it has dependencies; `None` for a one-stage wait.
+        staged: Option<Stood>,
     },
+}
+
+/// Where a wait with dependencies stood when the deadline passed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stood {
+    /// Still in the sidecar stage; these dependencies were never probed.
+    Sidecar { not_probed: Vec<String> },
+    /// In the dependency stage; the sidecar stage passed after this long (`None`: there was no
+    /// sidecar stage).
+    Dependencies { sidecar_ready: Option<Duration> },
 }
 
 impl Waited {
     /// The one-line summary of a timeout: every endpoint still not ready, its last outcome, and
-    /// the time waited.
+    /// the time waited; with dependencies, which stage was waiting.
     pub fn timeout_summary(&self) -> Option<String> {
         let Waited::TimedOut {
             elapsed,
             attempts,
             pending,
+            staged,
         } = self
         else {
             return None;
@@ -82,10 +119,26 @@ impl Waited {
             .iter()
             .map(|(url, reason)| format!("{url} ({reason})"))
             .collect();
+        let endpoints = endpoints.join("; ");
+        let stood = match staged {
+            None => endpoints,
+            Some(Stood::Sidecar { not_probed }) => format!(
+                "the sidecar: {endpoints}; the dependencies were not probed yet: {}",
+                not_probed.join(", ")
+            ),
+            Some(Stood::Dependencies {
+                sidecar_ready: Some(after),
+            }) => format!(
+                "the sidecar was ready after {}; the dependencies: {endpoints}",
+                format_duration(*after)
+            ),
+            Some(Stood::Dependencies {
+                sidecar_ready: None,
+            }) => format!("the dependencies: {endpoints}"),
+        };
         Some(format!(
-            "not ready after {} ({attempts} attempts): {}",
-            format_duration(*elapsed),
-            endpoints.join("; ")
+            "not ready after {} ({attempts} attempts): {stood}",
+            format_duration(*elapsed)
         ))
     }
 }
@@ -119,55 +172,147 @@ struct Endpoint {
     last: Option<Reason>,
 }
 
-/// Waits until every target in `plan` is ready or the deadline passes.
+/// The whole wait's clock: when it started, its deadline, and the attempts made so far.
+struct Clock {
+    start: Instant,
+    deadline: Deadline,
+    attempts: u32,
+}
+
+/// How one stage ended.
+enum StageEnd {
+    Ready,
+    /// The deadline passed; each endpoint still pending and why.
+    TimedOut(Vec<(String, Reason)>),
+}
+
+/// Waits until every target in `plan` is ready or the deadline passes: the sidecar stage, then
+/// the dependencies. One deadline covers both; the backoff starts afresh with the dependencies,
+/// so one that comes up right after the proxy is seen at once.
 pub async fn wait(plan: &Plan) -> Waited {
     let start = Instant::now();
-    let deadline = Deadline::after(start, plan.timeout);
-    let mut endpoints: Vec<Endpoint> = plan
-        .targets
+    let mut clock = Clock {
+        start,
+        deadline: Deadline::after(start, plan.timeout),
+        attempts: 0,
+    };
+    let staged = !plan.dependencies.is_empty();
+    let timeout = plan.timeout.map_or("none".into(), format_duration);
+    let dependencies = urls(&plan.dependencies);
+    if !plan.sidecar.is_empty() {
+        info!(
+            url = urls(&plan.sidecar).as_str(),
+            dependencies = staged.then_some(dependencies.as_str()),
+            timeout = timeout.as_str(),
+            "waiting for the sidecar to be ready"
+        );
+        if let StageEnd::TimedOut(pending) =
+            run_stage(Stage::Sidecar, &plan.sidecar, plan, &mut clock, staged).await
+        {
+            let not_probed = plan.dependencies.iter().map(ToString::to_string).collect();
+            return clock.timed_out(pending, staged.then_some(Stood::Sidecar { not_probed }));
+        }
+        if staged {
+            info!(
+                elapsed_ms = millis(start.elapsed()),
+                "sidecar ready; waiting for the dependencies: {dependencies}"
+            );
+        }
+    } else if staged {
+        info!(
+            url = dependencies.as_str(),
+            timeout = timeout.as_str(),
+            "no sidecar (--mesh none); waiting for the dependencies"
+        );
+    } else {
+        info!("no sidecar (--mesh none) and no --url: nothing to wait for");
+    }
+    let sidecar_ready = (!plan.sidecar.is_empty()).then(|| start.elapsed());
+    if staged {
+        if let StageEnd::TimedOut(pending) = run_stage(
+            Stage::Dependencies,
+            &plan.dependencies,
+            plan,
+            &mut clock,
+            staged,
+        )
+        .await
+        {
+            return clock.timed_out(pending, Some(Stood::Dependencies { sidecar_ready }));
+        }
+    }
+    let elapsed = start.elapsed();
+    info!(elapsed_ms = millis(elapsed), attempts = clock.attempts, "ready");
+    Waited::Ready {
+        elapsed,
+        attempts: clock.attempts,
+    }
+}
+
+impl Clock {
+    fn timed_out(&self, pending: Vec<(String, Reason)>, staged: Option<Stood>) -> Waited {
+        Waited::TimedOut {
+            elapsed: self.start.elapsed(),
+            attempts: self.attempts,
+            pending,
+            staged,
+        }
+    }
+}
+
+/// The targets' URLs, comma-separated.
+fn urls(targets: &[Target]) -> String {
+    let urls: Vec<String> = targets.iter().map(ToString::to_string).collect();
+    urls.join(", ")
+}
+
+/// Probes `targets` until all have passed once, or the deadline passes. With `staged`, log
+/// lines name the stage.
+async fn run_stage(
+    stage: Stage,
+    targets: &[Target],
+    plan: &Plan,
+    clock: &mut Clock,
+    staged: bool,
+) -> StageEnd {
+    let name = staged.then_some(stage.name());
+    let stage_start = Instant::now();
+    let deadline = clock.deadline;
+    let mut endpoints: Vec<Endpoint> = targets
         .iter()
         .map(|target| Endpoint {
-            prober: Prober::new(target.clone(), plan.file_settle),
+            prober: Prober::new(target.clone(), plan.settle),
             ready: false,
             last: None,
         })
         .collect();
-    let urls: Vec<String> = plan.targets.iter().map(ToString::to_string).collect();
-    info!(
-        url = urls.join(", ").as_str(),
-        timeout = plan.timeout.map_or("none".into(), format_duration).as_str(),
-        "waiting for the sidecar to be ready"
-    );
     let mut jitter = Jitter::from_entropy();
     let mut progress = Progress::new();
-    let mut attempt: u32 = 0;
     loop {
-        attempt = attempt.saturating_add(1);
+        clock.attempts = clock.attempts.saturating_add(1);
+        let attempt = clock.attempts;
         let limit = deadline
             .remaining()
             .map_or(plan.request_timeout, |r| r.min(plan.request_timeout));
         let outcomes = probe_pending(&mut endpoints, &plan.expect, limit).await;
-        let elapsed = start.elapsed();
+        let elapsed = clock.start.elapsed();
         // An attempt the overall deadline interrupted (no reply yet, or a body cut before its
         // text) says less than the one before it, so it does not replace that reason.
         let interrupted = deadline.passed();
         for (endpoint, outcome) in endpoints.iter_mut().filter(|e| !e.ready).zip(outcomes) {
             let weaker = interrupted && outcome != Outcome::Ready && endpoint.last.is_some();
             if !weaker {
-                record(endpoint, outcome, attempt, elapsed);
+                record(endpoint, outcome, attempt, elapsed, name);
             }
         }
         if endpoints.iter().all(|e| e.ready) {
-            info!(elapsed_ms = millis(elapsed), attempts = attempt, "ready");
-            return Waited::Ready {
-                elapsed,
-                attempts: attempt,
-            };
+            return StageEnd::Ready;
         }
-        if progress.due(elapsed) {
+        if progress.due(stage_start.elapsed()) {
             for e in endpoints.iter().filter(|e| !e.ready) {
                 info!(
                     url = %e.prober.target(),
+                    stage = name,
                     reason = %last_reason(e),
                     attempt,
                     elapsed_ms = millis(elapsed),
@@ -176,11 +321,13 @@ pub async fn wait(plan: &Plan) -> Waited {
             }
         }
         if deadline.passed() {
-            return timed_out(&endpoints, start.elapsed(), attempt);
+            return StageEnd::TimedOut(pending(&endpoints));
         }
-        let delay = plan
-            .backoff
-            .delay(start.elapsed(), jitter.next_unit(), deadline.remaining());
+        let delay = plan.backoff.delay(
+            stage_start.elapsed(),
+            jitter.next_unit(),
+            deadline.remaining(),
+        );
         // A file seen changing may settle before the backoff's next look: look then instead.
         let delay = endpoints
             .iter()
@@ -189,7 +336,7 @@ pub async fn wait(plan: &Plan) -> Waited {
             .fold(delay, Duration::min);
         tokio::time::sleep(delay).await;
         if deadline.passed() {
-            return timed_out(&endpoints, start.elapsed(), attempt);
+            return StageEnd::TimedOut(pending(&endpoints));
         }
     }
 }
@@ -208,7 +355,13 @@ async fn probe_pending(
     net::join_all(probes).await
 }
 
-fn record(endpoint: &mut Endpoint, outcome: Outcome, attempt: u32, elapsed: Duration) {
+fn record(
+    endpoint: &mut Endpoint,
+    outcome: Outcome,
+    attempt: u32,
+    elapsed: Duration,
+    stage: Option<&str>,
+) {
     match outcome {
         Outcome::Ready => {
             debug!(url = %endpoint.prober.target(), attempt, elapsed_ms = millis(elapsed), "endpoint ready");
@@ -219,6 +372,7 @@ fn record(endpoint: &mut Endpoint, outcome: Outcome, attempt: u32, elapsed: Dura
             if endpoint.last.as_ref() != Some(&reason) {
                 info!(
                     url = %endpoint.prober.target(),
+                    stage,
                     reason = %reason,
                     attempt,
                     elapsed_ms = millis(elapsed),
@@ -230,17 +384,13 @@ fn record(endpoint: &mut Endpoint, outcome: Outcome, attempt: u32, elapsed: Dura
     }
 }
 
-fn timed_out(endpoints: &[Endpoint], elapsed: Duration, attempts: u32) -> Waited {
-    let pending = endpoints
+/// Each endpoint still not ready, and its latest reason.
+fn pending(endpoints: &[Endpoint]) -> Vec<(String, Reason)> {
+    endpoints
         .iter()
         .filter(|e| !e.ready)
         .map(|e| (e.prober.target().to_string(), last_reason(e)))
-        .collect();
-    Waited::TimedOut {
-        elapsed,
-        attempts,
-        pending,
-    }
+        .collect()
 }
 
 /// The endpoint's latest reason; an attempt cut short before any answer leaves none.
@@ -314,6 +464,7 @@ mod tests {
                     }),
                 ),
             ],
+            staged: None,
         };
         assert_eq!(
             waited.timeout_summary().as_deref(),
@@ -322,5 +473,68 @@ mod tests {
                  tcp://localhost:15001 (nothing listening on localhost:15001 yet)"
             )
         );
+    }
+
+    fn pending_redis() -> Vec<(String, Reason)> {
+        vec![(
+            "redis://cache:6379".into(),
+            Reason::DroppedAtOnce {
+                authority: "cache:6379".into(),
+                protocol: Some("Redis"),
+            },
+        )]
+    }
+
+    #[test]
+    fn the_timeout_summary_names_the_stage_that_was_waiting() {
+        let waited = Waited::TimedOut {
+            elapsed: Duration::from_secs(5),
+            attempts: 40,
+            pending: pending_redis(),
+            staged: Some(Stood::Dependencies {
+                sidecar_ready: Some(Duration::from_millis(200)),
+            }),
+        };
+        assert_eq!(
+            waited.timeout_summary().as_deref(),
+            Some(
+                "not ready after 5s (40 attempts): the sidecar was ready after 200ms; the \
+                 dependencies: redis://cache:6379 (accepted, then closed before a Redis reply: \
+                 a mesh proxy with no upstream for cache:6379 yet?)"
+            )
+        );
+        let waited = Waited::TimedOut {
+            elapsed: Duration::from_secs(5),
+            attempts: 40,
+            pending: vec![(
+                "http://localhost:15020/healthz/ready".into(),
+                Reason::Status {
+                    code: 503,
+                    text: None,
+                },
+            )],
+            staged: Some(Stood::Sidecar {
+                not_probed: vec!["redis://cache:6379".into(), "postgres://db".into()],
+            }),
+        };
+        assert_eq!(
+            waited.timeout_summary().as_deref(),
+            Some(
+                "not ready after 5s (40 attempts): the sidecar: \
+                 http://localhost:15020/healthz/ready (503 Service Unavailable); the \
+                 dependencies were not probed yet: redis://cache:6379, postgres://db"
+            )
+        );
+        let waited = Waited::TimedOut {
+            elapsed: Duration::from_secs(1),
+            attempts: 3,
+            pending: pending_redis(),
+            staged: Some(Stood::Dependencies {
+                sidecar_ready: None,
+            }),
+        };
+        assert!(waited
+            .timeout_summary()
+            .is_some_and(|s| s.starts_with("not ready after 1s (3 attempts): the dependencies: ")));
     }
 }

@@ -1,15 +1,15 @@
-//! One attempt against one endpoint: connect (or reuse the open connection), ask, and classify
-//! the answer as ready or not.
+//! An `http://` target: GET the path until the status is one of --expect-status. The proxy's
+//! own explanation of a not-ready status (the first line of its body) becomes the reason; Envoy's
+//! replies for an upstream it cannot reach are worded for a person.
 //!
-//! Every failure is a [`Reason`], never an error that ends the gate: the wait loop decides what
-//! to do with it. Reading is bounded: the reply head by `net::Exchange`'s fixed buffer, the body by
+//! Reading is bounded: the reply head by `net::Exchange`'s fixed buffer, the body by
 //! `REASON_BYTES`, and the whole attempt by the per-request timeout.
 //!
-//! An HTTP endpoint's connection is kept open between attempts when the endpoint allows it
-//! (HTTP/1.1 keep-alive, as pilot-agent, Envoy's admin and Linkerd's admin do): a new connection
-//! per attempt costs TCP set-up and teardown and hyper's per-connection buffers each time, which
-//! is most of a probe's CPU (measured in bench/README.md, "Investigation notes"). A connection
-//! the endpoint closed between attempts is replaced within the same attempt.
+//! The connection is kept open between attempts when the endpoint allows it (HTTP/1.1
+//! keep-alive, as pilot-agent, Envoy's admin and Linkerd's admin do): a new connection per
+//! attempt costs TCP set-up and teardown and hyper's per-connection buffers each time, which is
+//! most of a probe's CPU (measured in bench/README.md, "Investigation notes"). A connection the
+//! endpoint closed between attempts is replaced within the same attempt.
 
 use std::time::Duration;
 
@@ -19,107 +19,65 @@ use hyper::Method;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{timeout_at, Instant};
 
-use crate::file_probe::FileProbe;
 use crate::net::{self, Exchange, Failure, QuickAck};
 use crate::parse::StatusSet;
-use crate::reason::{self, Reason};
-use crate::target::{Kind, Target};
+use crate::probe::reason::{self, Outcome, Reason};
+use crate::target::Target;
 
 /// How much of a not-ready body is read for its reason.
 const REASON_BYTES: usize = 256;
 
-/// The result of one attempt.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The endpoint is ready.
-    Ready,
-    /// The endpoint is not ready, and why.
-    NotReady(Reason),
-}
+/// Envoy's body for a 503 when the cluster has no healthy endpoint (flag UH; a STRICT_DNS
+/// cluster not resolved yet, Istio's BlackHoleCluster).
+const NO_HEALTHY_UPSTREAM: &[u8] = b"no healthy upstream";
+/// Envoy's body for a 503 when connecting upstream failed (flags UF, URX): `upstream connect
+/// error or disconnect/reset before headers. reset reason: connection failure ...`.
+const UPSTREAM_CONNECT_ERROR: &[u8] = b"upstream connect error";
 
-/// Probes one endpoint, attempt after attempt, keeping its HTTP connection open when it can.
-pub struct Prober {
-    target: Target,
-    /// The `Host` header, computed once.
+/// One HTTP target's state between attempts: what to ask, and its kept-alive connection.
+pub struct Http {
+    /// The `Host` header, computed once; also names the upstream in Envoy's reasons.
     authority: String,
+    path: String,
     /// The kept-alive connection, ready for the next request.
     idle: Option<Exchange<QuickAck>>,
-    /// A file:// target's state between attempts; `None` for network targets.
-    file: Option<FileProbe>,
 }
 
 /// An outcome, and the connection if it can carry the next request; or the failure that came
 /// before any reply (which, on a reused connection, only means the endpoint closed it while idle).
 type Exchanged<S> = Result<(Outcome, Option<Exchange<S>>), Failure>;
 
-impl Prober {
-    /// A prober for `target`; nothing is opened until the first attempt. A file target counts
-    /// as written once unchanged for `file_settle`.
-    pub fn new(target: Target, file_settle: Duration) -> Self {
-        let file = match target.kind() {
-            Kind::File { path } => Some(FileProbe::new(path.clone(), file_settle)),
-            Kind::Http { .. } | Kind::Tcp => None,
-        };
-        Prober {
+impl Http {
+    /// The state of a GET for `path` on `target`, with nothing opened yet.
+    pub fn new(target: &Target, path: &str) -> Self {
+        Http {
             authority: target.authority(),
-            target,
+            path: path.to_string(),
             idle: None,
-            file,
         }
     }
 
-    /// For a file target seen changing: how soon it will have settled if it changes no more.
-    pub fn settles_in(&self) -> Option<Duration> {
-        self.file.as_ref()?.settles_in(Instant::now())
-    }
-
-    /// The endpoint this prober probes.
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-
-    /// Probes once; the whole attempt ends within `limit`.
-    pub async fn probe(&mut self, expect: &StatusSet, limit: Duration) -> Outcome {
-        if let Some(file) = &mut self.file {
-            // One stat: nothing to time out on a local filesystem.
-            return file.probe();
-        }
-        let deadline = Instant::now() + limit;
-        let outcome = timeout_at(deadline, self.attempt(expect, deadline)).await;
-        outcome.unwrap_or_else(|_| {
-            // Whatever was in flight on the connection is abandoned with it.
-            self.idle = None;
-            Outcome::NotReady(Reason::NoReply { within: limit })
-        })
-    }
-
-    /// One attempt, by the kind of target.
-    async fn attempt(&mut self, expect: &StatusSet, deadline: Instant) -> Outcome {
-        let Prober {
-            target,
-            authority,
-            idle,
-            file,
-        } = self;
-        match target.kind() {
-            Kind::Http { path } => {
-                let ask = Get {
-                    authority,
-                    path,
-                    expect,
-                    deadline,
-                };
-                ask.on(target, idle).await
+    /// One GET, on the kept-alive connection if there is one; bounded by `deadline`.
+    pub async fn probe(
+        &mut self,
+        target: &Target,
+        expect: &StatusSet,
+        deadline: Instant,
+        limit: Duration,
+    ) -> Outcome {
+        let ask = Get {
+            authority: &self.authority,
+            path: &self.path,
+            expect,
+            deadline,
+        };
+        match timeout_at(deadline, ask.on(target, &mut self.idle)).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                // Whatever was in flight on the connection is abandoned with it.
+                self.idle = None;
+                Outcome::NotReady(Reason::NoReply { within: limit })
             }
-            Kind::Tcp => match net::connect(target).await {
-                Ok(_) => Outcome::Ready,
-                Err(failure) => Outcome::NotReady(failure.into()),
-            },
-            // `new` made the state of every file target; `probe` answers it before this.
-            Kind::File { .. } => match file {
-                Some(file) => file.probe(),
-                None => Outcome::NotReady(Reason::NotProbedYet),
-            },
         }
     }
 }
@@ -146,6 +104,30 @@ where
     match timeout_at(deadline, ask.fresh(stream)).await {
         Ok((outcome, _)) => outcome,
         Err(_) => Outcome::NotReady(Reason::NoReply { within: limit }),
+    }
+}
+
+/// Why a status not in --expect-status is not ready: Envoy's own replies for an upstream it
+/// cannot reach, worded for a person, or else the status and the first line of the body.
+pub fn status_reason(code: u16, body: &[u8], authority: &str) -> Reason {
+    let body = body.trim_ascii_start();
+    if body.starts_with(NO_HEALTHY_UPSTREAM) {
+        return Reason::NoUpstream {
+            code,
+            authority: authority.to_string(),
+            detail: None,
+        };
+    }
+    if body.starts_with(UPSTREAM_CONNECT_ERROR) {
+        return Reason::NoUpstream {
+            code,
+            authority: authority.to_string(),
+            detail: reason::first_line(body),
+        };
+    }
+    Reason::Status {
+        code,
+        text: reason::first_line(body),
     }
 }
 
@@ -210,10 +192,7 @@ impl Get<'_> {
             .drive(body_prefix(response.into_body(), self.deadline))
             .await
             .unwrap_or_default();
-        let outcome = Outcome::NotReady(Reason::Status {
-            code,
-            text: reason::first_line(&prefix),
-        });
+        let outcome = Outcome::NotReady(status_reason(code, &prefix, self.authority));
         // Only a body read to its end leaves the connection in step for the next request.
         let reusable = complete && exchange.reusable();
         Ok((outcome, reusable.then_some(exchange)))
@@ -246,5 +225,55 @@ async fn body_prefix(mut body: hyper::body::Incoming, deadline: Instant) -> (Vec
             Ok(None) => return (prefix, true),
             Ok(Some(Err(_))) | Err(_) => return (prefix, false),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envoys_no_healthy_upstream_is_worded_for_a_person_with_its_status() {
+        let r = status_reason(503, b"no healthy upstream", "orders:8080");
+        assert_eq!(
+            r.to_string(),
+            "503: the mesh has no healthy upstream for orders:8080 yet"
+        );
+    }
+
+    #[test]
+    fn envoys_upstream_connect_error_keeps_its_first_line_sanitised_and_capped() {
+        // Envoy 1.40's body for a refused upstream (flag UF), captured in tests/e2e/envoy.
+        let body = b"upstream connect error or disconnect/reset before headers. reset reason: \
+                     remote connection failure, transport failure reason: delayed connect \
+                     error: Connection refused\x1b[2J";
+        let r = status_reason(503, body, "orders:8080");
+        let text = r.to_string();
+        assert!(
+            text.starts_with(
+                "503: the mesh cannot connect to orders:8080 yet: upstream connect error or \
+                 disconnect/reset before headers."
+            ),
+            "{text}"
+        );
+        assert!(!text.contains('\u{1b}') && text.ends_with('…'), "{text}");
+    }
+
+    #[test]
+    fn other_bodies_stay_the_status_and_their_first_line() {
+        assert_eq!(
+            status_reason(503, b"PRE_INITIALIZING\n", "localhost:15000"),
+            Reason::Status {
+                code: 503,
+                text: Some("PRE_INITIALIZING".into())
+            }
+        );
+        assert_eq!(
+            status_reason(404, b"", "x:1"),
+            Reason::Status {
+                code: 404,
+                text: None
+            }
+        );
     }
 }

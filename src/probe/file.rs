@@ -21,7 +21,6 @@
 //! A version seen changing tells the wait when it will have settled ([`FileProbe::settles_in`]),
 //! so the next look is not left to a backoff delay that may be longer.
 
-use std::fmt;
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -29,9 +28,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
-use crate::parse::format_duration;
-use crate::probe::Outcome;
-use crate::reason::Reason;
+use super::reason::{FileReason, FileState, Outcome, Reason};
 
 /// The state of one file target between attempts.
 pub struct FileProbe {
@@ -163,68 +160,6 @@ impl FileProbe {
             path: self.shown.clone(),
             state,
         }))
-    }
-}
-
-/// Why a file target is not ready yet.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FileReason {
-    /// The path, made safe to log.
-    pub path: String,
-    pub state: FileState,
-}
-
-/// What the `stat` found.
-#[derive(Clone, Debug, Eq)]
-pub enum FileState {
-    Missing,
-    /// A component of the path is a file, not a directory.
-    ParentNotDirectory,
-    /// A directory on the path is not searchable.
-    PermissionDenied,
-    Directory,
-    /// A FIFO, socket or device, named.
-    NotRegular(&'static str),
-    Empty,
-    /// Not empty, but it changed this long ago, less than the settle time.
-    Changed {
-        ago: Duration,
-    },
-    /// Any other `stat` failure, described.
-    Failed(String),
-}
-
-/// The wait logs a line when an endpoint's reason changes: a file still being written says
-/// "changed ... ago" with a new figure at every look, which is the same news, logged once.
-impl PartialEq for FileState {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (FileState::Changed { .. }, FileState::Changed { .. }) => true,
-            (FileState::NotRegular(a), FileState::NotRegular(b)) => a == b,
-            (FileState::Failed(a), FileState::Failed(b)) => a == b,
-            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
-        }
-    }
-}
-
-impl fmt::Display for FileReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = &self.path;
-        match &self.state {
-            FileState::Missing => write!(f, "{path} does not exist yet"),
-            FileState::ParentNotDirectory => {
-                write!(f, "{path} cannot exist: a directory on its path is a file")
-            }
-            FileState::PermissionDenied => write!(
-                f,
-                "permission denied on {path} (a directory on its path is not searchable)"
-            ),
-            FileState::Directory => write!(f, "{path} is a directory"),
-            FileState::NotRegular(what) => write!(f, "{path} is not a regular file ({what})"),
-            FileState::Empty => write!(f, "{path} is empty"),
-            FileState::Changed { ago } => write!(f, "{path} changed {} ago", format_duration(*ago)),
-            FileState::Failed(detail) => write!(f, "cannot stat {path}: {detail}"),
-        }
     }
 }
 

@@ -1,0 +1,166 @@
+//! A `redis://` target: one `PING`, and the first reply line judged.
+//!
+//! `+PONG` is a live server. So is an error that only a live server that wants authentication
+//! sends (`-NOAUTH`, `-WRONGPASS`, `-NOPERM`, an `-ERR` about AUTH): readygate authenticates to
+//! nothing, and the application will. Any other error (`-LOADING` while the dataset loads,
+//! `-BUSY` while a script runs, `-MASTERDOWN` on a replica cut off from its master,
+//! `-TRYAGAIN`, `-DENIED` in protected mode) is not ready, in the server's own words.
+
+use crate::probe::reason::{self, Garbled, Reason, Verdict};
+use crate::probe::wire::Protocol;
+
+/// `PING` as a RESP array, as every client library sends it.
+const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
+
+/// The longest reply line read: Redis's error lines are one short sentence.
+pub const MAX_REPLY: usize = 512;
+
+/// The protocol `redis://` targets speak.
+pub const REDIS: Protocol = Protocol {
+    name: "Redis",
+    reply: "a Redis reply",
+    hello: PING,
+    max_reply: MAX_REPLY,
+    judge,
+};
+
+/// Error codes that prove a live server that wants the client to authenticate first.
+const WANTS_AUTH: [&str; 3] = ["NOAUTH", "WRONGPASS", "NOPERM"];
+
+/// Judges the bytes read so far in reply to `PING` (pure: bytes in, verdict out).
+pub fn judge(reply: &[u8]) -> Verdict {
+    let Some(&first) = reply.first() else {
+        return Verdict::NeedMore;
+    };
+    // A reply to PING is a simple string or an error; anything else is another protocol.
+    if first != b'+' && first != b'-' {
+        return foreign(reply);
+    }
+    let Some(end) = reply.iter().position(|&b| b == b'\n') else {
+        return Verdict::NeedMore;
+    };
+    let line = &reply[1..end];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if first == b'+' {
+        return if line == b"PONG" {
+            Verdict::Ready("+PONG".into())
+        } else {
+            foreign(reply)
+        };
+    }
+    let text = String::from_utf8_lossy(line);
+    let code = text.split_whitespace().next().unwrap_or("");
+    let about_auth = code == "ERR" && text.to_ascii_lowercase().contains("auth");
+    if WANTS_AUTH.contains(&code) || about_auth {
+        return Verdict::Ready(format!(
+            "-{code}: a live Redis that wants the client to authenticate"
+        ));
+    }
+    Verdict::NotReady(Reason::Refused {
+        protocol: "Redis",
+        code: None,
+        said: reason::first_line(line).unwrap_or_else(|| "an empty error".into()),
+    })
+}
+
+/// Not a Redis reply, with its first line as the peer sent it.
+fn foreign(reply: &[u8]) -> Verdict {
+    Verdict::NotReady(Reason::Garbled {
+        expected: REDIS.reply,
+        problem: Garbled::Foreign(reason::first_line(reply)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Replies captured from redis-server 7.0.15 (Debian 12), in tests/data/replies/.
+    fn captured(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/data/replies/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn refused(said: &str) -> Verdict {
+        Verdict::NotReady(Reason::Refused {
+            protocol: "Redis",
+            code: None,
+            said: said.into(),
+        })
+    }
+
+    #[test]
+    fn pong_is_ready() {
+        assert_eq!(judge(&captured("redis-pong")), Verdict::Ready("+PONG".into()));
+    }
+
+    #[test]
+    fn a_server_that_wants_a_password_or_an_acl_user_is_ready() {
+        for name in ["redis-noauth", "redis-noperm"] {
+            assert!(matches!(judge(&captured(name)), Verdict::Ready(_)), "{name}");
+        }
+        for line in [
+            &b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"[..],
+            b"-ERR AUTH <password> called without any password configured\r\n",
+        ] {
+            assert!(matches!(judge(line), Verdict::Ready(_)), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn a_loading_busy_or_cut_off_server_is_not_ready_in_its_own_words() {
+        assert_eq!(
+            judge(&captured("redis-loading")),
+            refused("LOADING Redis is loading the dataset in memory")
+        );
+        assert_eq!(
+            judge(&captured("redis-busy")),
+            refused(
+                "BUSY Redis is busy running a script. You can only call SCRIPT KILL or \
+                 SHUTDOWN NOSAVE."
+            )
+        );
+        assert_eq!(
+            judge(&captured("redis-masterdown")),
+            refused(
+                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to \
+                 'no'."
+            )
+        );
+        assert_eq!(
+            judge(b"-TRYAGAIN Multiple keys request during rehashing of slot\r\n"),
+            refused("TRYAGAIN Multiple keys request during rehashing of slot")
+        );
+        assert_eq!(judge(b"-\r\n"), refused("an empty error"));
+    }
+
+    #[test]
+    fn a_partial_line_needs_more_and_what_follows_a_line_is_ignored() {
+        let pong = captured("redis-pong");
+        for cut in 0..pong.len() - 1 {
+            assert_eq!(judge(&pong[..cut]), Verdict::NeedMore, "{cut}");
+        }
+        assert_eq!(judge(b"+PONG\r\n+PONG\r\n"), Verdict::Ready("+PONG".into()));
+    }
+
+    #[test]
+    fn another_protocol_is_not_a_redis_reply() {
+        assert_eq!(
+            judge(b"HTTP/1.1 400 Bad Request\r\n"),
+            Verdict::NotReady(Reason::Garbled {
+                expected: "a Redis reply",
+                problem: Garbled::Foreign(Some("HTTP/1.1 400 Bad Request".into())),
+            })
+        );
+        assert!(matches!(judge(b"+OK\r\n"), Verdict::NotReady(_)));
+        assert!(matches!(judge(b":1\r\n"), Verdict::NotReady(_)));
+    }
+
+    #[test]
+    fn the_servers_words_are_made_safe_to_log() {
+        let Verdict::NotReady(reason) = judge(b"-LOADING \x1b[31mred\x1b[0m\x07\r\n") else {
+            panic!("not ready")
+        };
+        assert_eq!(reason.to_string(), "Redis answered \"LOADING red\"");
+    }
+}
