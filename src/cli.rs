@@ -596,6 +596,48 @@ mod tests {
         }
     }
 
+    fn stage_urls(list: &[&str]) -> (Vec<String>, Vec<String>) {
+        let stages = ok(list).stages();
+        let show = |targets: Vec<Target>| targets.iter().map(ToString::to_string).collect();
+        (show(stages.sidecar), show(stages.dependencies))
+    }
+
+    #[test]
+    fn dependencies_alone_wait_for_the_mesh_preset_first() {
+        let (sidecar, dependencies) = stage_urls(&["--url", "redis://cache:6379"]);
+        assert_eq!(sidecar, ["http://localhost:15020/healthz/ready"]);
+        assert_eq!(dependencies, ["redis://cache:6379"]);
+        // An http:// URL on another host is a dependency too: it no longer replaces the preset.
+        let (sidecar, dependencies) =
+            stage_urls(&["--mesh", "linkerd", "--url", "http://orders:8080/healthz"]);
+        assert_eq!(sidecar, ["http://localhost:4191/ready"]);
+        assert_eq!(dependencies, ["http://orders:8080/healthz"]);
+    }
+
+    #[test]
+    fn targets_on_this_pod_replace_the_preset_as_the_sidecar_stage() {
+        let (sidecar, dependencies) = stage_urls(&[
+            "--url",
+            "postgres://db,http://localhost:15021/healthz/ready",
+            "--url",
+            "file:///vault/secrets/db",
+        ]);
+        assert_eq!(
+            sidecar,
+            ["http://localhost:15021/healthz/ready", "file:///vault/secrets/db"]
+        );
+        assert_eq!(dependencies, ["postgres://db"]);
+    }
+
+    #[test]
+    fn mesh_none_has_no_sidecar_stage_and_nothing_to_quit() {
+        let (sidecar, dependencies) = stage_urls(&["--mesh", "none", "--url", "mysql://db"]);
+        assert!(sidecar.is_empty());
+        assert_eq!(dependencies, ["mysql://db"]);
+        let cli = ok(&["--mesh", "none", "-S", "--", "true"]);
+        assert!(cli.targets().is_empty() && cli.quit_targets().is_empty());
+    }
+
     #[test]
     fn shutdown_without_a_command_is_a_usage_error() {
         assert!(usage(&["--shutdown"], &[]).contains("needs a COMMAND"));

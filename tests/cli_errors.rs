@@ -12,7 +12,25 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
         "--url",
         "READYGATE_URL",
         "https://localhost:15021/healthz/ready",
-        "https is not supported",
+        "https:// (TLS) is not supported",
+    ),
+    (
+        "--url",
+        "READYGATE_URL",
+        "rediss://cache:6380",
+        "rediss:// (TLS) is not supported",
+    ),
+    (
+        "--url",
+        "READYGATE_URL",
+        "postgres://db:5432/orders",
+        "remove the path \"/orders\"",
+    ),
+    (
+        "--url",
+        "READYGATE_URL",
+        "redis://cache:6379?db=0",
+        "remove the query",
     ),
     (
         "--url",
@@ -32,7 +50,7 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
         "--mesh",
         "READYGATE_MESH",
         "consul",
-        "istio, linkerd, envoy",
+        "istio, linkerd, envoy, none",
     ),
     (
         "--expect-status",
@@ -76,6 +94,12 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
         "READYGATE_QUIT_URL",
         "tcp://localhost:15020",
         "expected http://",
+    ),
+    (
+        "--tcp-settle",
+        "READYGATE_TCP_SETTLE",
+        "soon",
+        "expected a duration",
     ),
     (
         "--file-settle",
@@ -266,4 +290,35 @@ fn an_option_of_a_mode_not_chosen_is_one_warning_and_the_gate_still_runs() {
         "{}",
         result.stderr
     );
+}
+
+#[test]
+fn a_password_in_a_url_is_refused_and_never_printed_from_the_flag_or_the_variable() {
+    for url in [
+        "redis://:s3cret-pw@cache:6379",
+        "postgres://app:s3cret-pw@db:5432",
+        "mysql://app:s3cret-pw@db",
+        "redis://:s3cret/pw@cache",
+        "http://app:s3cret-pw@localhost:15020/healthz/ready",
+        "http://localhost:15020/ready,redis://:s3cret-pw@cache",
+    ] {
+        let flag = run(readygate().args(["--url", url]));
+        assert_one_line_usage_error(&flag, &["--url", "user information", "<redacted>@"]);
+        let var = run(readygate().env("READYGATE_URL", url));
+        assert_one_line_usage_error(&var, &["READYGATE_URL", "user information", "<redacted>@"]);
+        for result in [&flag, &var] {
+            assert!(
+                !result.stderr.contains("s3cret") && !result.stderr.contains("app:"),
+                "{url}: {}",
+                result.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn a_query_in_a_bad_url_is_never_printed() {
+    let result = run(readygate().args(["--url", "postgres://db/?password=s3cret-pw"]));
+    assert_one_line_usage_error(&result, &["--url", "remove the query", "?<redacted>"]);
+    assert!(!result.stderr.contains("s3cret"), "{}", result.stderr);
 }

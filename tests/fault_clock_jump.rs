@@ -93,7 +93,7 @@ fn rust_files(root: &Path, dir: &Path, found: &mut Vec<PathBuf>) {
 fn the_wall_clock_is_read_only_for_log_timestamps_the_jitter_seed_and_file_ages() {
     // The source-level half of the argument: deadlines and delays use Instant (tokio's or std's,
     // both CLOCK_MONOTONIC); SystemTime appears only where a wall clock is wanted. Every source
-    // file counts, in subdirectories too. file_probe.rs compares a file's ctime with the wall
+    // file counts, in subdirectories too. probe/file.rs compares a file's ctime with the wall
     // clock once per version of the file, then ages it by the monotonic clock (its unit tests
     // cover a jump).
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -111,7 +111,7 @@ fn the_wall_clock_is_read_only_for_log_timestamps_the_jitter_seed_and_file_ages(
     users.sort();
     assert_eq!(
         users,
-        ["backoff.rs", "file_probe.rs", "log.rs"],
+        ["backoff.rs", "log.rs", "probe/file.rs"],
         "a new wall-clock reader: check it is not used for a deadline"
     );
 }

@@ -144,7 +144,10 @@ fn a_reset_after_the_status_line_keeps_the_status() {
 
 #[test]
 fn an_unresolvable_name_is_not_ready_and_named() {
+    // Another host is a dependency: --mesh none leaves it the only target.
     let result = run(readygate().args([
+        "--mesh",
+        "none",
         "--url",
         "http://readygate-test.invalid:15020/",
         "-t",

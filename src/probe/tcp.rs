@@ -27,8 +27,16 @@ use crate::target::Target;
 
 /// Connects, then watches the connection for `settle` (cut short by `deadline`, the attempt's).
 pub async fn probe(target: &Target, settle: Duration, deadline: Instant, limit: Duration) -> Outcome {
+    let dropped = || {
+        Outcome::NotReady(Reason::DroppedAtOnce {
+            authority: target.authority(),
+            protocol: None,
+        })
+    };
     let stream = match timeout_at(deadline, net::connect(target)).await {
         Ok(Ok(stream)) => stream,
+        // Accepted and reset before connect() returned: the same news as a reset after it.
+        Ok(Err(net::Failure::Reset)) if !settle.is_zero() => return dropped(),
         Ok(Err(failure)) => return Outcome::NotReady(failure.into()),
         Err(_) => return Outcome::NotReady(Reason::NoReply { within: limit }),
     };
@@ -41,10 +49,7 @@ pub async fn probe(target: &Target, settle: Duration, deadline: Instant, limit: 
         // client to speak first.
         Err(_) => Outcome::Ready,
         Ok(News::Byte) => Outcome::Ready,
-        Ok(News::Dropped) => Outcome::NotReady(Reason::DroppedAtOnce {
-            authority: target.authority(),
-            protocol: None,
-        }),
+        Ok(News::Dropped) => dropped(),
         Ok(News::Failed(e)) => Outcome::NotReady(Reason::Transport(net::Failure::Other(
             format!("connection failed after it was accepted: {e}"),
         ))),

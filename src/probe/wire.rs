@@ -28,8 +28,16 @@ pub struct Protocol {
 
 /// One attempt against `target` in `protocol`. The caller bounds it with the per-request timeout.
 pub async fn round_trip(target: &Target, protocol: &Protocol) -> Outcome {
+    let dropped = || {
+        Outcome::NotReady(Reason::DroppedAtOnce {
+            authority: target.authority(),
+            protocol: Some(protocol.name),
+        })
+    };
     let stream = match net::connect(target).await {
         Ok(stream) => stream,
+        // Accepted and reset before connect() returned: the same news as a reset after it.
+        Err(net::Failure::Reset) => return dropped(),
         Err(failure) => return Outcome::NotReady(failure.into()),
     };
     let outcome = match exchange(&stream, protocol).await {
@@ -45,10 +53,7 @@ pub async fn round_trip(target: &Target, protocol: &Protocol) -> Outcome {
                 limit: protocol.max_reply,
             },
         }),
-        Err(Ended::Dropped) => Outcome::NotReady(Reason::DroppedAtOnce {
-            authority: target.authority(),
-            protocol: Some(protocol.name),
-        }),
+        Err(Ended::Dropped) => dropped(),
         Err(Ended::Cut(after)) => Outcome::NotReady(Reason::Garbled {
             expected: protocol.reply,
             problem: Garbled::Cut { after },

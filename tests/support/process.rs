@@ -16,14 +16,22 @@ pub const RUN_DEADLINE: Duration = Duration::from_secs(20);
 /// A readygate command with a clean environment: no READYGATE_* variable leaks in from the
 /// developer's shell, and logs are plain text.
 pub fn readygate() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_readygate"));
+    let mut cmd = Command::new(BINARY);
+    clean(&mut cmd);
+    cmd
+}
+
+/// The readygate binary under test.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_readygate");
+
+/// Removes every READYGATE_* variable from `cmd`'s environment and closes its stdin.
+pub fn clean(cmd: &mut Command) {
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("READYGATE_") {
             cmd.env_remove(key);
         }
     }
     cmd.stdin(Stdio::null());
-    cmd
 }
 
 /// Probe every millisecond: many attempts in a short test.

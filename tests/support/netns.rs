@@ -1,0 +1,97 @@
+//! A private network namespace for one test: its own loopback, so real servers bind their
+//! default ports and nothing else on the machine can answer in their place. A `sleep` started
+//! by `unshare --net` holds it; commands run inside it through `nsenter` (which execs them, so
+//! the process a test watches is the command itself). Needs root, unshare and nsenter.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::os::{can_run, running_as_root};
+use super::process::{self, eventually, wait_with_deadline};
+
+/// A network namespace with `lo` up; gone when dropped.
+pub struct Netns {
+    holder: Child,
+}
+
+impl Netns {
+    /// A fresh namespace, or `None` when the test cannot run here (no root, unshare or nsenter;
+    /// a failure instead under `CI=true`).
+    pub fn new() -> Option<Netns> {
+        if !running_as_root("a network namespace")
+            || !can_run(
+                "unshare and nsenter (util-linux)",
+                found("unshare") && found("nsenter"),
+            )
+        {
+            return None;
+        }
+        let holder = Command::new("unshare")
+            .args(["--net", "--", "sleep", "3600"])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn unshare --net");
+        let ns = Netns { holder };
+        // unshare execs sleep once the namespace exists.
+        let exe = format!("/proc/{}/exe", ns.holder.id());
+        eventually("the namespace holder to run", Duration::from_secs(10), || {
+            std::fs::read_link(&exe).is_ok_and(|p| p.ends_with("sleep"))
+        });
+        ns.run("ip", &["link", "set", "lo", "up"]);
+        Some(ns)
+    }
+
+    /// `program` set to run inside the namespace.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net=/proc/{}/ns/net", self.holder.id()))
+            .arg("--")
+            .arg(program);
+        cmd
+    }
+
+    /// readygate inside the namespace, with a clean environment (as `process::readygate`).
+    pub fn readygate(&self) -> Command {
+        let mut cmd = self.command(process::BINARY);
+        process::clean(&mut cmd);
+        cmd
+    }
+
+    /// Runs `program` inside to completion; panics if it fails (set-up steps).
+    pub fn run(&self, program: &str, args: &[&str]) {
+        let out = self
+            .command(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("run {program}: {e}"));
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        wait_with_deadline(&mut self.holder, Duration::from_secs(10));
+    }
+}
+
+/// Whether `program` is on PATH (or in /usr/sbin, which a non-login root shell may not list).
+pub fn found(program: &str) -> bool {
+    which(program).is_some()
+}
+
+/// Where `program` is: on PATH, or in /usr/sbin or /sbin.
+pub fn which(program: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([Path::new("/usr/sbin").into(), Path::new("/sbin").into()])
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
