@@ -78,7 +78,7 @@ fn refusal(payload: &[u8]) -> Option<Verdict> {
 fn foreign(reply: &[u8]) -> Verdict {
     Verdict::NotReady(Reason::Garbled {
         expected: MYSQL.reply,
-        problem: Garbled::Foreign(reason::first_line(reply)),
+        problem: Garbled::Foreign(reason::foreign_text(reply)),
     })
 }
 

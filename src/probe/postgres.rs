@@ -123,7 +123,7 @@ fn auth_name(code: u32) -> &'static str {
 fn foreign(reply: &[u8]) -> Verdict {
     Verdict::NotReady(Reason::Garbled {
         expected: POSTGRES.reply,
-        problem: Garbled::Foreign(reason::first_line(reply)),
+        problem: Garbled::Foreign(reason::foreign_text(reply)),
     })
 }
 

@@ -248,6 +248,17 @@ pub fn first_line(body: &[u8]) -> Option<String> {
     Some(cut)
 }
 
+/// The first line of another protocol's reply, to name it in a reason: only when it is text
+/// (a banner, an HTTP status line); binary bytes would print as noise.
+pub fn foreign_text(reply: &[u8]) -> Option<String> {
+    let line = reply.split(|&b| b == b'\n' || b == b'\r').next()?;
+    let text = std::str::from_utf8(line).ok()?;
+    if text.chars().any(|c| c.is_control() && c != '\t') {
+        return None;
+    }
+    first_line(line)
+}
+
 /// Removes terminal escape sequences (CSI, OSC and two-byte ESC forms) and every control or
 /// bidirectional-override character except line breaks, which `first_line` splits on.
 fn strip_escapes(text: &str) -> String {
@@ -326,6 +337,17 @@ mod tests {
         let line = first_line(long.as_bytes()).expect("text");
         assert_eq!(line.chars().count(), MAX_TEXT_CHARS);
         assert!(line.ends_with('…'));
+    }
+
+    #[test]
+    fn another_protocols_reply_is_named_only_by_its_text() {
+        assert_eq!(
+            foreign_text(b"HTTP/1.1 400 Bad Request\r\nx: y"),
+            Some("HTTP/1.1 400 Bad Request".into())
+        );
+        assert_eq!(foreign_text(b"\xff\xff\x00\x00\x0a"), None);
+        assert_eq!(foreign_text(b"SSH\x1b[2J"), None);
+        assert_eq!(foreign_text(b""), None);
     }
 
     #[test]

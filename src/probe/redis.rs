@@ -67,7 +67,7 @@ pub fn judge(reply: &[u8]) -> Verdict {
 fn foreign(reply: &[u8]) -> Verdict {
     Verdict::NotReady(Reason::Garbled {
         expected: REDIS.reply,
-        problem: Garbled::Foreign(reason::first_line(reply)),
+        problem: Garbled::Foreign(reason::foreign_text(reply)),
     })
 }
 

@@ -5,6 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -59,8 +60,10 @@ const HOLD_LIMIT: Duration = Duration::from_secs(30);
 pub struct Peer {
     pub addr: SocketAddr,
     server: Server,
-    /// What each connection's client sent, in accept order, complete once it closed.
+    /// What each connection's client sent, in accept order, complete once it ended.
     sent: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// Connections that have ended.
+    ended: Arc<AtomicUsize>,
 }
 
 impl Peer {
@@ -73,7 +76,8 @@ impl Peer {
     pub fn scripted(script: impl Fn(usize) -> Act + Send + Sync + 'static) -> Peer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind peer");
         let sent = Arc::new(Mutex::new(Vec::new()));
-        let record = sent.clone();
+        let ended = Arc::new(AtomicUsize::new(0));
+        let (record, done) = (sent.clone(), ended.clone());
         let server = Server::on(
             listener,
             Arc::new(move |n, stream| {
@@ -84,12 +88,14 @@ impl Peer {
                 };
                 let heard = handle(stream, &script(n));
                 record.lock().expect("lock")[slot] = heard;
+                done.fetch_add(1, Ordering::SeqCst);
             }),
         );
         Peer {
             addr: server.addr,
             server,
             sent,
+            ended,
         }
     }
 
@@ -106,6 +112,11 @@ impl Peer {
     /// What each client sent (complete for the connections that have ended).
     pub fn sent(&self) -> Vec<Vec<u8>> {
         self.sent.lock().expect("lock").clone()
+    }
+
+    /// Connections that have ended (the client closed, or the act did).
+    pub fn ended(&self) -> usize {
+        self.ended.load(Ordering::SeqCst)
     }
 }
 
