@@ -1,10 +1,12 @@
 //! Logs: stderr only, quiet when all is well, throttled while waiting, valid JSON with the
-//! fields collectors read, and the proxy's own reason (sanitised and bounded) when it gives one.
+//! fields collectors read, the proxy's own reason (sanitised and bounded) when it gives one, and
+//! with dependencies, which stage is waiting.
 
 mod support;
 
 use serde_json::Value;
 use support::endpoint::{Behaviour, Endpoint};
+use support::wire::{Act, Peer};
 use support::{readygate, run, EVERY_MS};
 
 fn json_lines(stderr: &str) -> Vec<Value> {
@@ -211,4 +213,82 @@ fn readygate_log_sets_the_level_and_the_quiet_and_verbose_flags_beat_it() {
         .env("READYGATE_LOG", "warn"));
     assert!(!result.stderr.contains(" INFO "), "{}", result.stderr);
     result.assert_stderr_has("ERROR");
+}
+
+#[test]
+fn without_dependencies_no_line_names_a_stage() {
+    let ep = Endpoint::after(2, Behaviour::Status(503, Vec::new()), ok());
+    let result = run(readygate().args(["--url", &ep.url()]).args(EVERY_MS));
+    result.assert_code(0);
+    assert_eq!(result.stderr.lines().count(), 3, "{}", result.stderr);
+    for word in ["stage=", "dependencies", "sidecar ready"] {
+        assert!(!result.stderr.contains(word), "{word}: {}", result.stderr);
+    }
+}
+
+#[test]
+fn a_wait_with_dependencies_says_which_stage_is_waiting() {
+    let sidecar = Endpoint::start(ok());
+    let redis = Peer::scripted(|n| {
+        Act::answer(
+            14,
+            if n < 2 {
+                b"-LOADING Redis is loading the dataset in memory\r\n"
+            } else {
+                b"+PONG\r\n"
+            },
+        )
+    });
+    let url = redis.url("redis");
+    let result = run(readygate()
+        .args(["--url", &sidecar.url(), "--url", &url])
+        .args(EVERY_MS));
+    result.assert_code(0);
+    let lines: Vec<&str> = result.stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", result.stderr);
+    assert!(
+        lines[0].contains("waiting for the sidecar to be ready")
+            && lines[0].contains(&format!("url={}", sidecar.url()))
+            && lines[0].contains(&format!("dependencies={url}")),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains(&format!("sidecar ready; waiting for the dependencies: {url}")),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains("not ready yet")
+            && lines[2].contains("stage=dependencies")
+            && lines[2].contains("LOADING"),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[3].contains("ready") && lines[3].contains("attempts=4"), "{}", lines[3]);
+}
+
+#[test]
+fn progress_lines_name_the_stage_that_is_waiting() {
+    let sidecar = Endpoint::start(ok());
+    let redis = Peer::start(Act::answer(
+        14,
+        b"-LOADING Redis is loading the dataset in memory\r\n",
+    ));
+    let result = run(readygate().args([
+        "--url",
+        &sidecar.url(),
+        "--url",
+        &redis.url("redis"),
+        "-t",
+        "2500ms",
+    ]));
+    result.assert_code(69);
+    let progress = result.stderr_lines_with("still waiting");
+    assert_eq!(progress.len(), 1, "{}", result.stderr);
+    assert!(
+        progress[0].contains("stage=dependencies") && progress[0].contains("LOADING"),
+        "{}",
+        progress[0]
+    );
 }

@@ -156,3 +156,27 @@ fn an_unresolvable_name_is_not_ready_and_named() {
     result.assert_code(69);
     reason_in_timeout_line(&result, "cannot resolve readygate-test.invalid");
 }
+
+#[test]
+fn envoys_own_503s_for_an_upstream_it_cannot_reach_are_worded_for_a_person() {
+    let ep = Endpoint::start(Behaviour::Status(503, b"no healthy upstream".to_vec()));
+    let result = run(readygate().args(["--url", &ep.url(), "-t", "300ms"]));
+    result.assert_code(69);
+    reason_in_timeout_line(
+        &result,
+        &format!("503: the mesh has no healthy upstream for {} yet", ep.addr),
+    );
+    let body = b"upstream connect error or disconnect/reset before headers. reset reason: \
+                 connection failure";
+    let ep = Endpoint::start(Behaviour::Status(503, body.to_vec()));
+    let result = run(readygate().args(["--url", &ep.url(), "-t", "300ms"]));
+    result.assert_code(69);
+    reason_in_timeout_line(
+        &result,
+        &format!(
+            "503: the mesh cannot connect to {} yet: upstream connect error or \
+             disconnect/reset before headers. reset reason: connection failure",
+            ep.addr
+        ),
+    );
+}
