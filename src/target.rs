@@ -172,8 +172,14 @@ impl FromStr for Target {
                  {HINT}"
             ));
         }
-        let (kind, default_port) =
-            scheme(&name).ok_or_else(|| format!("unsupported scheme {name:?}; {HINT}"))?;
+        let (kind, default_port) = scheme(&name).ok_or_else(|| {
+            // Named only when it is one: what precedes `://` may be anything the user typed.
+            if is_scheme_name(&name) {
+                format!("unsupported scheme {name:?}; {HINT}")
+            } else {
+                format!("unsupported scheme; {HINT}")
+            }
+        })?;
         refuse_userinfo(&kind, rest)?;
         let uri: Uri = text
             .parse()
@@ -189,7 +195,7 @@ impl FromStr for Target {
                 path: http_path(&uri),
             },
             other => {
-                bare(&name, &uri)?;
+                bare(&name, &uri, rest)?;
                 other
             }
         };
@@ -253,7 +259,7 @@ fn http_path(uri: &Uri) -> String {
 /// A tcp:// or protocol URL is a host and port only: an empty path or `/` is fine, and anything
 /// else is refused, naming what to remove (readygate sends no database name or options of yours).
 /// The query is named but not repeated: it may hold a password.
-fn bare(scheme: &str, uri: &Uri) -> Result<(), String> {
+fn bare(scheme: &str, uri: &Uri, rest: &str) -> Result<(), String> {
     let why = if scheme == "tcp" {
         "a tcp:// URL is a host and port only"
     } else {
@@ -261,6 +267,10 @@ fn bare(scheme: &str, uri: &Uri) -> Result<(), String> {
     };
     if uri.query().is_some() {
         return Err(format!("remove the query (from ?) from the {scheme}:// URL: {why}"));
+    }
+    // The URL parser drops a fragment silently; here it can only be a mistake.
+    if rest.contains('#') {
+        return Err(format!("remove the fragment (from #) from the {scheme}:// URL: {why}"));
     }
     let path = uri.path();
     if !path.is_empty() && path != "/" {
@@ -271,12 +281,23 @@ fn bare(scheme: &str, uri: &Uri) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether `name` is spelled as a URL scheme is (RFC 3986: a letter, then letters, digits, `+`,
+/// `-` or `.`).
+fn is_scheme_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
 /// `text` as it may be echoed in an error: user information and anything from the first `?` or
-/// `#` (a query may hold a token) replaced by `<redacted>`. Whatever follows `://` up to its last
-/// `@` counts as user information, so a password holding `/`, `?` or `@` is hidden whole.
+/// `#` (a query may hold a token) replaced by `<redacted>`. Whatever follows `://` (or, in a
+/// value without one, the start) up to the last `@` counts as user information, so a password
+/// holding `/`, `?` or `@` is hidden whole, and so is one in a mistyped URL (`redis:/:pw@host`).
 pub fn redacted(text: &str) -> String {
-    let Some((scheme, rest)) = text.split_once("://") else {
-        return text.to_string();
+    let (scheme, rest) = match text.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, text),
     };
     let rest = match rest.rfind('@') {
         Some(at) => format!("<redacted>{}", &rest[at..]),
@@ -286,7 +307,10 @@ pub fn redacted(text: &str) -> String {
         Some(at) => format!("{}<redacted>", &rest[..=at]),
         None => rest,
     };
-    format!("{scheme}://{rest}")
+    match scheme {
+        Some(scheme) => format!("{scheme}://{rest}"),
+        None => rest,
+    }
 }
 
 
@@ -550,6 +574,7 @@ mod tests {
             ("redis://cache/0", "remove the path \"/0\""),
             ("mysql://db?ssl-mode=REQUIRED", "remove the query"),
             ("postgres://db/?password=hunter2", "remove the query"),
+            ("redis://cache#0", "remove the fragment"),
         ] {
             let err = bad.parse::<Target>().expect_err(bad);
             assert!(err.contains(needle), "{bad}: {err}");
@@ -587,6 +612,7 @@ mod tests {
             ("http://h/ready?token=abc", "http://h/ready?<redacted>"),
             ("http://u:p@h/r#frag", "http://<redacted>@h/r#<redacted>"),
             ("5s", "5s"),
+            ("redis:/:s3cret@cache", "<redacted>@cache"),
             ("http://localhost:15020/healthz/ready", "http://localhost:15020/healthz/ready"),
         ] {
             assert_eq!(redacted(text), shown, "{text}");

@@ -1,6 +1,7 @@
 //! Fuzzes the whole command-line resolution, `cli::parse_with_env`, with arbitrary argument
 //! vectors and READYGATE_* variables: never panics; a usage error is one non-empty line; an
-//! accepted command line resolves to at least one target (and one quit target in Job mode).
+//! accepted command line has a sidecar stage (and a quit target in Job mode) unless --mesh is
+//! none, and its targets are the two stages'.
 //!
 //! Input: NUL-separated parts (bytes, not necessarily UTF-8). A part `READYGATE_NAME=value` is a
 //! variable of the environment; every other part is an argument after `readygate`.
@@ -12,6 +13,7 @@ use std::os::unix::ffi::OsStringExt;
 
 use libfuzzer_sys::fuzz_target;
 use readygate::cli::{parse_with_env, Mode, Parsed};
+use readygate::preset::Mesh;
 
 fuzz_target!(|data: &[u8]| {
     let mut args = vec![OsString::from("readygate")];
@@ -31,8 +33,14 @@ fuzz_target!(|data: &[u8]| {
     }
     match parse_with_env(args, |name| env.get(name).cloned()) {
         Parsed::Run(cli) => {
-            assert!(!cli.targets().is_empty(), "no target");
-            if cli.mode == Mode::Job {
+            // Only --mesh none has no sidecar; then only --url and --quit-url give targets.
+            let none = cli.options.mesh == Mesh::None;
+            assert!(none || !cli.stages().sidecar.is_empty(), "no sidecar stage");
+            assert_eq!(
+                cli.targets().len(),
+                cli.stages().sidecar.len() + cli.stages().dependencies.len()
+            );
+            if cli.mode == Mode::Job && !none {
                 assert!(!cli.quit_targets().is_empty(), "no quit target");
             }
         }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use readygate::parse::status_set;
-use readygate::probe::{http_get, Outcome};
-use readygate::reason::Reason;
+use readygate::probe::http::http_get;
+use readygate::probe::{Outcome, Reason};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fuzz_target!(|data: &[u8]| {
@@ -70,7 +70,12 @@ fuzz_target!(|data: &[u8]| {
             data.windows(7).any(|w| w == b"HTTP/1."),
             "ready without an HTTP/1 reply"
         ),
-        Outcome::NotReady(Reason::Status { code, text }) => {
+        Outcome::NotReady(
+            Reason::Status { code, text }
+            | Reason::NoUpstream {
+                code, detail: text, ..
+            },
+        ) => {
             assert!(!expect.contains(code), "{code} is expected yet not ready");
             if let Some(text) = text {
                 assert!(!text.is_empty() && text.chars().count() <= 120, "{text:?}");

@@ -1,7 +1,8 @@
 //! Fuzzes `Target::from_str` (--url, READYGATE_URL): never panics; an accepted URL parses back to
 //! itself; a file:// URL names an absolute path without NUL that does not end in `/`; a network
-//! URL has a port, no credentials, and (for http://) yields a request that can be sent: it is
-//! probed over an in-memory stream whose peer answers 200 and must come out ready.
+//! URL has a port, no credentials (a tcp:// or protocol URL no `@` or query at all), and (for
+//! http://) yields a request that can be sent: it is probed over an in-memory stream whose peer
+//! answers 200 and must come out ready. A refused URL's error never repeats user information.
 #![no_main]
 
 use std::os::unix::ffi::OsStrExt;
@@ -9,13 +10,32 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use readygate::parse::status_set;
-use readygate::probe::{http_get, Outcome};
+use readygate::probe::http::http_get;
+use readygate::probe::Outcome;
 use readygate::target::{Kind, Target};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fuzz_target!(|text: &str| {
-    let Ok(target) = text.parse::<Target>() else {
-        return;
+    let target = match text.parse::<Target>() {
+        Ok(target) => target,
+        Err(message) => {
+            // The error never echoes user information (what stands before an `@` in the
+            // authority, which ends at the first `/`).
+            if let Some((_, rest)) = text
+                .split_once("://")
+                .filter(|(scheme, _)| !scheme.contains(['@', '"', '\\']))
+            {
+                let authority = rest.split('/').next().unwrap_or(rest);
+                if let Some(at) = authority.rfind('@') {
+                    let userinfo = &authority[..=at];
+                    // (Unless the fixed text itself holds it: "(user:password@)".)
+                    if !"(user:password@)".contains(userinfo) {
+                        assert!(!message.contains(userinfo), "{text:?}: {message}");
+                    }
+                }
+            }
+            return;
+        }
     };
     assert_eq!(target.to_string(), text.trim());
     assert_eq!(target.to_string().parse::<Target>().as_ref(), Ok(&target));
@@ -31,6 +51,12 @@ fuzz_target!(|text: &str| {
         !target.authority().contains('@'),
         "{text:?}: credentials kept"
     );
+    if target.kind().is_protocol() || *target.kind() == Kind::Tcp {
+        assert!(
+            !text.contains(['@', '?', '#']),
+            "{text:?}: user information, a query or a fragment kept"
+        );
+    }
     let Kind::Http { path } = target.kind() else {
         return;
     };
