@@ -243,19 +243,18 @@ mod tests {
 
     #[test]
     fn envoys_upstream_connect_error_keeps_its_first_line_sanitised_and_capped() {
-        // Envoy 1.40's body for a refused upstream (flag UF), captured in tests/e2e/envoy.
+        // Envoy 1.40's body for a refused upstream (flag UF), as tests/e2e/envoy scenario 10
+        // sees it.
         let body = b"upstream connect error or disconnect/reset before headers. reset reason: \
-                     remote connection failure, transport failure reason: delayed connect \
-                     error: Connection refused\x1b[2J";
-        let r = status_reason(503, body, "orders:8080");
-        let text = r.to_string();
-        assert!(
-            text.starts_with(
-                "503: the mesh cannot connect to orders:8080 yet: upstream connect error or \
-                 disconnect/reset before headers."
-            ),
-            "{text}"
+                     remote connection failure";
+        assert_eq!(
+            status_reason(503, body, "orders:8081").to_string(),
+            "503: the mesh cannot connect to orders:8081 yet: upstream connect error or \
+             disconnect/reset before headers. reset reason: remote connection failure"
         );
+        let long = [&body[..], b", transport failure reason: delayed connect error: 111\x1b[2J"]
+            .concat();
+        let text = status_reason(503, &long, "orders:8081").to_string();
         assert!(!text.contains('\u{1b}') && text.ends_with('…'), "{text}");
     }
 

@@ -9,7 +9,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$HERE/../../../scripts/lib.sh"
-SCENARIOS=8
+SCENARIOS=10
 DONE=0
 
 # Setup failures and interruptions count every scenario not yet run as failed, then close with
@@ -207,8 +207,9 @@ ready_200() { [ "$(http_code http://127.0.0.1:15020/healthz/ready)" = 200 ]; }
 got_503s_since() { ge "$(stat_value http.agent.health_check.failed)" "$(($1 + 4))"; }
 
 # ---------------------------------------------------------------- pod setup
-# Pod-like /etc/hosts (kubelet writes both lines), so "localhost" resolves to 127.0.0.1 and ::1.
-printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$T/hosts"
+# Pod-like /etc/hosts (kubelet writes both lines), so "localhost" resolves to 127.0.0.1 and ::1; and the names of the
+# dependencies of scenarios 9 and 10, on addresses of their own (as cluster DNS would give them).
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.9.0.6\tcache\n10.9.0.7\torders\n' >"$T/hosts"
 mount --bind "$T/hosts" /etc/hosts || die "cannot bind-mount a pod-like /etc/hosts"
 
 # uid 1337 cannot traverse /root, where the venv usually lives: give it a hard link (or copy) it can reach.
@@ -221,6 +222,10 @@ iptables -t nat -A OUTPUT -p tcp -j RG_OUTPUT
 iptables -t nat -A RG_OUTPUT -m owner --uid-owner 1337 -j RETURN
 iptables -t nat -A RG_OUTPUT -d 127.0.0.1/32 -j RETURN
 iptables -t nat -A RG_OUTPUT -p tcp -j REDIRECT --to-ports 15001
+
+# The dependencies' addresses (scenarios 9 and 10): not 127.0.0.1, so the application's dials to them are captured.
+ip addr add 10.9.0.6/32 dev lo
+ip addr add 10.9.0.7/32 dev lo
 
 # The "external" Redis (Memorystore in the production report) on 127.0.0.5.
 mkdir -p "$T/redis"
@@ -478,7 +483,79 @@ scenario_8() {
     report "$name"
 }
 
-for s in 1 2 3 4 5 6 7 8; do
+# ---------------------------------------------------------------------------- dependencies through the mesh (issue 21)
+# shellcheck disable=SC2317
+cache_dial() { timeout 2 bash -c 'exec 3<>/dev/tcp/cache/6379'; }
+# shellcheck disable=SC2317
+both_waiting() {
+    grep 'stage=dependencies' "$1" | grep -q 'url=tcp://cache:6379' &&
+        grep 'stage=dependencies' "$1" | grep -q 'url=redis://cache:6379'
+}
+
+scenario_9() {
+    local name="9 the app's Redis behind Envoy is down: a plain connect succeeds, tcp:// and redis:// are not ready; once it runs, both are and the app's first command gets PONG" \
+        d before after out rc cx
+    d="$T/s9"
+    mkdir -p "$d/redis"
+    start_envoy s9 127.0.0.1
+    check "Envoy never became LIVE" poll 15 is_live
+    # The false positive every connect-only check hits: Envoy accepts the captured connection though nothing runs there.
+    before="$(redirect_packets)"
+    check "a plain connect to cache:6379 failed; expected Envoy to accept it" cache_dial
+    after="$(redirect_packets)"
+    check "the plain connect was not captured ($before -> $after)" ge "$after" "$((before + 1))"
+    out="$(timeout 5 redis-cli -h cache ping 2>&1 || true)"
+    check "redis-cli -h cache ping got '$out' with no Redis running" [ "$out" != PONG ]
+    rc=0
+    "$RG" --url tcp://cache:6379 -t 2s 2>"$d/tcp.err" || rc=$?
+    check "readygate --url tcp://cache:6379 exited $rc, expected 69" [ "$rc" = 69 ]
+    check "tcp:// timeout lacks the worded reason" grep -qF \
+        'tcp://cache:6379 (accepted, then closed at once: a mesh proxy with no upstream for cache:6379 yet?)' "$d/tcp.err"
+    rc=0
+    "$RG" --url redis://cache:6379 -t 2s 2>"$d/redis.err" || rc=$?
+    check "readygate --url redis://cache:6379 exited $rc, expected 69" [ "$rc" = 69 ]
+    check "redis:// timeout lacks the worded reason" grep -qF \
+        'redis://cache:6379 (accepted, then closed before a Redis reply: a mesh proxy with no upstream for cache:6379 yet?)' \
+        "$d/redis.err"
+    # Now the gate waits on both while Redis starts: both become ready and the app's first command succeeds.
+    start_rg "$d" -v -t 30s --url tcp://cache:6379 --url redis://cache:6379 -- timeout 5 redis-cli -h cache ping
+    check "readygate did not report both dependencies not ready before Redis started" poll 10 both_waiting "$d/rg.err"
+    redis-server --bind 10.9.0.6 --port 6379 --protected-mode no --save '' --appendonly no --dir "$d/redis" \
+        >"$d/redis/redis.log" 2>&1 &
+    PIDS+=("$!")
+    wait_exit "$RG_PID" 30
+    check "readygate exit status $RC once Redis ran, expected 0" [ "$RC" = 0 ]
+    check "the app's first command printed '$(head -c 200 "$d/rg.out")', expected PONG" [ "$(cat "$d/rg.out")" = PONG ]
+    check "readygate's log lacks the stage change" grep -q 'sidecar ready; waiting for the dependencies' "$d/rg.err"
+    cx="$(stat_value cluster.outbound_orig_dst.upstream_cx_total)"
+    check "upstream_cx_total='$cx': the dials did not go through Envoy" ge "$cx" 1
+    stop_envoy
+    report "$name"
+}
+
+scenario_10() {
+    local name="10 an http:// dependency whose Envoy cluster has no healthy endpoint (or refuses) is not ready, in Envoy's words made plain" \
+        d body rc
+    d="$T/s10"
+    mkdir -p "$d"
+    start_envoy s10 127.0.0.1
+    check "Envoy never became LIVE" poll 15 is_live
+    body="$(curl -s -m 2 http://orders:8080/healthz || true)"
+    check "Envoy answered '$body' for orders:8080, expected 'no healthy upstream'" [ "$body" = "no healthy upstream" ]
+    curl -s -m 2 http://orders:8081/healthz >"$d/refused.body" || true
+    rc=0
+    "$RG" --url http://orders:8080/healthz --url http://orders:8081/healthz -t 2s 2>"$d/rg.err" || rc=$?
+    check "readygate exited $rc, expected 69" [ "$rc" = 69 ]
+    check "the timeout lacks '503: the mesh has no healthy upstream for orders:8080 yet'" \
+        grep -qF 'http://orders:8080/healthz (503: the mesh has no healthy upstream for orders:8080 yet)' "$d/rg.err"
+    check "the timeout lacks '503: the mesh cannot connect to orders:8081 yet: $(head -c 60 "$d/refused.body")'" \
+        grep -qF "http://orders:8081/healthz (503: the mesh cannot connect to orders:8081 yet: $(head -c 60 "$d/refused.body")" \
+        "$d/rg.err"
+    stop_envoy
+    report "$name"
+}
+
+for s in 1 2 3 4 5 6 7 8 9 10; do
     if "scenario_$s"; then :; fi
 done
 DONE=1
