@@ -106,7 +106,10 @@ impl Cli {
 /// parse; an error there cannot happen and would yield no target.
 fn given_or_preset(given: Vec<Target>, preset: Option<&str>) -> Vec<Target> {
     if given.is_empty() {
-        preset.and_then(|url| url.parse().ok()).into_iter().collect()
+        preset
+            .and_then(|url| url.parse().ok())
+            .into_iter()
+            .collect()
     } else {
         given
     }
@@ -624,7 +627,10 @@ mod tests {
         ]);
         assert_eq!(
             sidecar,
-            ["http://localhost:15021/healthz/ready", "file:///vault/secrets/db"]
+            [
+                "http://localhost:15021/healthz/ready",
+                "file:///vault/secrets/db"
+            ]
         );
         assert_eq!(dependencies, ["postgres://db"]);
     }

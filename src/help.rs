@@ -9,7 +9,9 @@ const ABOUT: &str = "\
 Wait until the service-mesh sidecar is ready, then exec COMMAND in readygate's place.
 In a meshed pod, iptables sends every outbound connection to the sidecar proxy: an application
 that dials out before the proxy is ready gets ECONNREFUSED. readygate polls the proxy's readiness
-endpoint until it answers 200, so the application never starts too early.";
+endpoint until it answers 200, so the application never starts too early. Given redis://,
+postgres:// or mysql:// URLs, it then waits for those dependencies through the proxy, until each
+real server answers (without logging in).";
 
 const USAGE: &str = "\
 readygate [OPTIONS] [-- COMMAND [ARGS...]]

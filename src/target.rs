@@ -266,11 +266,15 @@ fn bare(scheme: &str, uri: &Uri, rest: &str) -> Result<(), String> {
         "readygate needs only the host and port, and sends no database, user or option of yours"
     };
     if uri.query().is_some() {
-        return Err(format!("remove the query (from ?) from the {scheme}:// URL: {why}"));
+        return Err(format!(
+            "remove the query (from ?) from the {scheme}:// URL: {why}"
+        ));
     }
     // The URL parser drops a fragment silently; here it can only be a mistake.
     if rest.contains('#') {
-        return Err(format!("remove the fragment (from #) from the {scheme}:// URL: {why}"));
+        return Err(format!(
+            "remove the fragment (from #) from the {scheme}:// URL: {why}"
+        ));
     }
     let path = uri.path();
     if !path.is_empty() && path != "/" {
@@ -312,7 +316,6 @@ pub fn redacted(text: &str) -> String {
         None => rest,
     }
 }
-
 
 /// `file:`, compared without regard to case as URL schemes are.
 const FILE_SCHEME: &str = "file:";
@@ -578,7 +581,10 @@ mod tests {
         ] {
             let err = bad.parse::<Target>().expect_err(bad);
             assert!(err.contains(needle), "{bad}: {err}");
-            assert!(!err.contains("hunter2") && !err.contains("REQUIRED"), "{err}");
+            assert!(
+                !err.contains("hunter2") && !err.contains("REQUIRED"),
+                "{err}"
+            );
         }
     }
 
@@ -596,24 +602,38 @@ mod tests {
         ] {
             let err = bad.parse::<Target>().expect_err(bad);
             assert!(err.contains("user information"), "{bad}: {err}");
-            assert!(!err.contains("s3cret") && !err.contains("app"), "{bad}: {err}");
+            assert!(
+                !err.contains("s3cret") && !err.contains("app"),
+                "{bad}: {err}"
+            );
         }
         // An @ in an HTTP path is a path, not user information.
         let t = parse("http://localhost:1/a@b");
-        assert_eq!(t.kind(), &Kind::Http { path: "/a@b".into() });
+        assert_eq!(
+            t.kind(),
+            &Kind::Http {
+                path: "/a@b".into()
+            }
+        );
     }
 
     #[test]
     fn redaction_hides_user_information_and_queries() {
         for (text, shown) in [
-            ("redis://:s3cret@cache:6379", "redis://<redacted>@cache:6379"),
+            (
+                "redis://:s3cret@cache:6379",
+                "redis://<redacted>@cache:6379",
+            ),
             ("postgres://u:p@s@db/x", "postgres://<redacted>@db/x"),
             ("redis://:pa/ss@cache", "redis://<redacted>@cache"),
             ("http://h/ready?token=abc", "http://h/ready?<redacted>"),
             ("http://u:p@h/r#frag", "http://<redacted>@h/r#<redacted>"),
             ("5s", "5s"),
             ("redis:/:s3cret@cache", "<redacted>@cache"),
-            ("http://localhost:15020/healthz/ready", "http://localhost:15020/healthz/ready"),
+            (
+                "http://localhost:15020/healthz/ready",
+                "http://localhost:15020/healthz/ready",
+            ),
         ] {
             assert_eq!(redacted(text), shown, "{text}");
         }

@@ -242,7 +242,11 @@ pub async fn wait(plan: &Plan) -> Waited {
         }
     }
     let elapsed = start.elapsed();
-    info!(elapsed_ms = millis(elapsed), attempts = clock.attempts, "ready");
+    info!(
+        elapsed_ms = millis(elapsed),
+        attempts = clock.attempts,
+        "ready"
+    );
     Waited::Ready {
         elapsed,
         attempts: clock.attempts,

@@ -165,14 +165,8 @@ fn a_half_packet_an_oversized_one_and_another_protocol_are_not_a_greeting() {
 fn a_peer_that_drops_the_connection_at_once_is_a_mesh_proxy_without_an_upstream() {
     for then in [Then::Close, Then::Reset] {
         let peer = Peer::start(Act::mute(then));
-        let result = run(readygate().args([
-            "--mesh",
-            "none",
-            "--url",
-            &peer.url("mysql"),
-            "-t",
-            "300ms",
-        ]));
+        let result =
+            run(readygate().args(["--mesh", "none", "--url", &peer.url("mysql"), "-t", "300ms"]));
         let line = summary(&result);
         let expected = format!(
             "accepted, then closed before a MySQL reply: a mesh proxy with no upstream for {} \

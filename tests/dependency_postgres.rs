@@ -84,7 +84,8 @@ fn a_postgres_not_running_yet_is_waited_for_and_its_password_request_is_ready() 
         .split_once("ready to accept connections")
         .map_or("", |(_, after)| after);
     assert!(
-        since_ready.contains("connection received: host=127.0.0.1") && !since_ready.contains("FATAL"),
+        since_ready.contains("connection received: host=127.0.0.1")
+            && !since_ready.contains("FATAL"),
         "{log}"
     );
 }
@@ -120,7 +121,9 @@ fn a_server_with_too_many_clients_is_still_taking_sessions() {
     let _ = session.kill();
     let _ = session.wait();
     result.assert_code(0);
-    result.assert_stderr_has(r#"53300 \"sorry, too many clients already\": a server taking sessions"#);
+    result.assert_stderr_has(
+        r#"53300 \"sorry, too many clients already\": a server taking sessions"#,
+    );
 }
 
 #[test]
@@ -152,9 +155,8 @@ fn a_server_shutting_down_is_not_ready_with_57p03() {
 fn a_server_starting_up_is_waited_for_until_it_asks_for_authentication() {
     let starting = captured("pg-starting-up");
     let scram = captured("pg-scram");
-    let peer = Peer::scripted(move |n| {
-        Act::answer(STARTUP.len(), if n < 3 { &starting } else { &scram })
-    });
+    let peer =
+        Peer::scripted(move |n| Act::answer(STARTUP.len(), if n < 3 { &starting } else { &scram }));
     let result = run(readygate()
         .args(["--mesh", "none", "--url", &peer.url("postgres")])
         .args(EVERY_MS));

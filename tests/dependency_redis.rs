@@ -93,7 +93,8 @@ fn a_redis_that_wants_a_password_is_ready_on_noauth_without_being_given_one() {
         "15s",
     ]));
     result.assert_code(0);
-    result.assert_stderr_has("reply=\"-NOAUTH: a live Redis that wants the client to authenticate\"");
+    result
+        .assert_stderr_has("reply=\"-NOAUTH: a live Redis that wants the client to authenticate\"");
     drop(redis);
 }
 
@@ -104,7 +105,13 @@ fn a_replica_cut_off_from_its_master_is_not_ready_until_the_master_is_up() {
         &ns,
         "redis-replica",
         "127.0.0.1",
-        &["--replicaof", "127.0.0.2", "6379", "--replica-serve-stale-data", "no"],
+        &[
+            "--replicaof",
+            "127.0.0.2",
+            "6379",
+            "--replica-serve-stale-data",
+            "no",
+        ],
     ) else {
         return;
     };
@@ -150,12 +157,16 @@ fn loading_busy_and_tryagain_are_not_ready_in_the_servers_own_words() {
 fn a_loading_redis_is_waited_for_until_it_answers_pong() {
     let loading = captured("redis-loading");
     let pong = captured("redis-pong");
-    let peer = Peer::scripted(move |n| {
-        Act::answer(PING.len(), if n < 3 { &loading } else { &pong })
-    });
+    let peer =
+        Peer::scripted(move |n| Act::answer(PING.len(), if n < 3 { &loading } else { &pong }));
     let result = gate(&peer.url("redis"), &EVERY_MS);
     result.assert_code(0);
-    assert_eq!(result.stderr_lines_with("LOADING").len(), 1, "{}", result.stderr);
+    assert_eq!(
+        result.stderr_lines_with("LOADING").len(),
+        1,
+        "{}",
+        result.stderr
+    );
     assert_eq!(peer.hits(), 4);
 }
 

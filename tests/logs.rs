@@ -254,7 +254,9 @@ fn a_wait_with_dependencies_says_which_stage_is_waiting() {
         lines[0]
     );
     assert!(
-        lines[1].contains(&format!("sidecar ready; waiting for the dependencies: {url}")),
+        lines[1].contains(&format!(
+            "sidecar ready; waiting for the dependencies: {url}"
+        )),
         "{}",
         lines[1]
     );
@@ -265,7 +267,11 @@ fn a_wait_with_dependencies_says_which_stage_is_waiting() {
         "{}",
         lines[2]
     );
-    assert!(lines[3].contains("ready") && lines[3].contains("attempts=4"), "{}", lines[3]);
+    assert!(
+        lines[3].contains("ready") && lines[3].contains("attempts=4"),
+        "{}",
+        lines[3]
+    );
 }
 
 #[test]

@@ -10,9 +10,7 @@ use support::wire::{Act, Peer, Then};
 use support::{eventually, readygate, run, Run};
 
 fn tcp(peer: &Peer, extra: &[&str]) -> Run {
-    run(readygate()
-        .args(["--url", &peer.url("tcp")])
-        .args(extra))
+    run(readygate().args(["--url", &peer.url("tcp")]).args(extra))
 }
 
 #[test]
@@ -58,7 +56,14 @@ fn the_settle_time_is_cut_short_by_the_request_timeout_and_still_ready() {
     let peer = Peer::start(Act::mute(Then::Hold));
     tcp(
         &peer,
-        &["--tcp-settle", "1h", "--request-timeout", "200ms", "-t", "10s"],
+        &[
+            "--tcp-settle",
+            "1h",
+            "--request-timeout",
+            "200ms",
+            "-t",
+            "10s",
+        ],
     )
     .assert_code(0);
 }

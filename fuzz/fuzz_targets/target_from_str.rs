@@ -43,7 +43,10 @@ fuzz_target!(|text: &str| {
         let bytes = path.as_os_str().as_bytes();
         assert!(path.is_absolute(), "{text:?}: {path:?}");
         assert!(!bytes.contains(&0), "{text:?}: NUL in {path:?}");
-        assert!(!bytes.ends_with(b"/"), "{text:?}: {path:?} names a directory");
+        assert!(
+            !bytes.ends_with(b"/"),
+            "{text:?}: {path:?} names a directory"
+        );
         return;
     }
     assert_ne!(target.port(), 0, "{text:?}");

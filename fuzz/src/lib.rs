@@ -54,7 +54,10 @@ pub fn check_judge(
         }
         Verdict::NotReady(reason) => {
             let text = reason.to_string();
-            assert!(!text.contains('\n') && !text.chars().any(char::is_control), "{text:?}");
+            assert!(
+                !text.contains('\n') && !text.chars().any(char::is_control),
+                "{text:?}"
+            );
             match &reason {
                 Reason::Refused { said, .. } => {
                     assert!(!said.is_empty() && said.chars().count() <= 120, "{said:?}")

@@ -252,8 +252,11 @@ mod tests {
             "503: the mesh cannot connect to orders:8081 yet: upstream connect error or \
              disconnect/reset before headers. reset reason: remote connection failure"
         );
-        let long = [&body[..], b", transport failure reason: delayed connect error: 111\x1b[2J"]
-            .concat();
+        let long = [
+            &body[..],
+            b", transport failure reason: delayed connect error: 111\x1b[2J",
+        ]
+        .concat();
         let text = status_reason(503, &long, "orders:8081").to_string();
         assert!(!text.contains('\u{1b}') && text.ends_with('…'), "{text}");
     }

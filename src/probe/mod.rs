@@ -49,9 +49,10 @@ pub struct Prober {
     state: State,
 }
 
-/// A target's state between attempts, by kind.
+/// A target's state between attempts, by kind. (An HTTP target's kept-alive connection is large
+/// and boxed: one allocation per target, made once.)
 enum State {
-    Http(Http),
+    Http(Box<Http>),
     Tcp { settle: Duration },
     File(FileProbe),
     Wire(&'static Protocol),
@@ -61,7 +62,7 @@ impl Prober {
     /// A prober for `target`; nothing is opened until the first attempt.
     pub fn new(target: Target, settle: Settle) -> Self {
         let state = match target.kind() {
-            Kind::Http { path } => State::Http(Http::new(&target, path)),
+            Kind::Http { path } => State::Http(Box::new(Http::new(&target, path))),
             Kind::Tcp => State::Tcp { settle: settle.tcp },
             Kind::File { path } => State::File(FileProbe::new(path.clone(), settle.file)),
             Kind::Redis => State::Wire(&redis::REDIS),

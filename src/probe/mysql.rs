@@ -32,7 +32,8 @@ pub fn judge(reply: &[u8]) -> Verdict {
     let Some(header) = reply.get(..4) else {
         return Verdict::NeedMore;
     };
-    let length = usize::from(header[0]) | usize::from(header[1]) << 8 | usize::from(header[2]) << 16;
+    let length =
+        usize::from(header[0]) | usize::from(header[1]) << 8 | usize::from(header[2]) << 16;
     let sequence = header[3];
     if sequence != 0 || length == 0 || length > MAX_REPLY - 4 {
         return foreign(reply);

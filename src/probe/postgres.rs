@@ -13,7 +13,8 @@ use crate::probe::reason::{self, Garbled, Reason, Verdict};
 use crate::probe::wire::Protocol;
 
 /// StartupMessage: length, protocol 3.0 (196608), then `user`, `database` and a final NUL.
-const STARTUP: &[u8] = b"\x00\x00\x00\x2b\x00\x03\x00\x00user\x00readygate\x00database\x00readygate\x00\x00";
+const STARTUP: &[u8] =
+    b"\x00\x00\x00\x2b\x00\x03\x00\x00user\x00readygate\x00database\x00readygate\x00\x00";
 
 /// The most bytes read: an ErrorResponse is a few short fields (about 100 bytes).
 pub const MAX_REPLY: usize = 2048;
@@ -43,7 +44,7 @@ pub fn judge(reply: &[u8]) -> Verdict {
     };
     // The length counts itself, not the type byte.
     let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
-    if length < 4 || length > MAX_REPLY - 1 {
+    if !(4..MAX_REPLY).contains(&length) {
         return foreign(reply);
     }
     let Some(body) = reply.get(5..1 + length) else {
@@ -163,6 +164,16 @@ mod tests {
         assert_eq!(
             judge(&captured("pg-scram")),
             Verdict::Ready("an authentication request (SASL)".into())
+        );
+    }
+
+    #[test]
+    fn a_protocol_version_negotiation_is_a_server_taking_sessions() {
+        // NegotiateProtocolVersion: newest minor version 0, no unrecognised options.
+        let reply = b"v\x00\x00\x00\x0c\x00\x03\x00\x00\x00\x00\x00\x00";
+        assert_eq!(
+            judge(reply),
+            Verdict::Ready("a protocol version negotiation".into())
         );
     }
 

@@ -115,12 +115,18 @@ impl fmt::Display for Reason {
                 code,
                 authority,
                 detail: None,
-            } => write!(f, "{code}: the mesh has no healthy upstream for {authority} yet"),
+            } => write!(
+                f,
+                "{code}: the mesh has no healthy upstream for {authority} yet"
+            ),
             Reason::NoUpstream {
                 code,
                 authority,
                 detail: Some(detail),
-            } => write!(f, "{code}: the mesh cannot connect to {authority} yet: {detail}"),
+            } => write!(
+                f,
+                "{code}: the mesh cannot connect to {authority} yet: {detail}"
+            ),
             Reason::NotProbedYet => f.write_str("not probed yet"),
             Reason::File(reason) => write!(f, "{reason}"),
             Reason::DroppedAtOnce {
@@ -405,7 +411,10 @@ mod tests {
             code: Some("1040".into()),
             said: "Too many connections".into(),
         };
-        assert_eq!(r.to_string(), "MySQL answered 1040 \"Too many connections\"");
+        assert_eq!(
+            r.to_string(),
+            "MySQL answered 1040 \"Too many connections\""
+        );
         let r = Reason::Garbled {
             expected: "a Redis reply",
             problem: Garbled::TooLong { limit: 512 },

@@ -91,13 +91,19 @@ mod tests {
 
     #[test]
     fn pong_is_ready() {
-        assert_eq!(judge(&captured("redis-pong")), Verdict::Ready("+PONG".into()));
+        assert_eq!(
+            judge(&captured("redis-pong")),
+            Verdict::Ready("+PONG".into())
+        );
     }
 
     #[test]
     fn a_server_that_wants_a_password_or_an_acl_user_is_ready() {
         for name in ["redis-noauth", "redis-noperm"] {
-            assert!(matches!(judge(&captured(name)), Verdict::Ready(_)), "{name}");
+            assert!(
+                matches!(judge(&captured(name)), Verdict::Ready(_)),
+                "{name}"
+            );
         }
         for line in [
             &b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"[..],

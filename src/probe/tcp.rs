@@ -26,7 +26,12 @@ use crate::probe::reason::{Outcome, Reason};
 use crate::target::Target;
 
 /// Connects, then watches the connection for `settle` (cut short by `deadline`, the attempt's).
-pub async fn probe(target: &Target, settle: Duration, deadline: Instant, limit: Duration) -> Outcome {
+pub async fn probe(
+    target: &Target,
+    settle: Duration,
+    deadline: Instant,
+    limit: Duration,
+) -> Outcome {
     let dropped = || {
         Outcome::NotReady(Reason::DroppedAtOnce {
             authority: target.authority(),
@@ -50,9 +55,9 @@ pub async fn probe(target: &Target, settle: Duration, deadline: Instant, limit: 
         Err(_) => Outcome::Ready,
         Ok(News::Byte) => Outcome::Ready,
         Ok(News::Dropped) => dropped(),
-        Ok(News::Failed(e)) => Outcome::NotReady(Reason::Transport(net::Failure::Other(
-            format!("connection failed after it was accepted: {e}"),
-        ))),
+        Ok(News::Failed(e)) => Outcome::NotReady(Reason::Transport(net::Failure::Other(format!(
+            "connection failed after it was accepted: {e}"
+        )))),
     }
 }
 

@@ -54,9 +54,11 @@ impl Daemon {
 
     /// Waits until the server's log has a line containing `needle`.
     pub fn wait_for_log(&self, needle: &str) {
-        eventually(&format!("{needle:?} in the server's log"), SERVER_DEADLINE, || {
-            self.log().contains(needle)
-        });
+        eventually(
+            &format!("{needle:?} in the server's log"),
+            SERVER_DEADLINE,
+            || self.log().contains(needle),
+        );
     }
 
     /// Sends `signal` to the server.
@@ -169,11 +171,17 @@ impl Postgres {
     /// Unix socket, no fsync, connections logged.
     pub fn start(&self, ns: &Netns, settings: &[&str]) -> Daemon {
         let mut cmd = ns.command("setpriv");
-        cmd.args(["--reuid", "postgres", "--regid", "postgres", "--clear-groups"])
-            .arg(self.bin.join("postgres"))
-            .arg("-D")
-            .arg(self.dir.join("data"))
-            .args(["-h", "127.0.0.1", "-p", "5432"]);
+        cmd.args([
+            "--reuid",
+            "postgres",
+            "--regid",
+            "postgres",
+            "--clear-groups",
+        ])
+        .arg(self.bin.join("postgres"))
+        .arg("-D")
+        .arg(self.dir.join("data"))
+        .args(["-h", "127.0.0.1", "-p", "5432"]);
         for setting in [
             "unix_socket_directories=",
             "fsync=off",
@@ -192,7 +200,16 @@ impl Postgres {
         let psql = self.bin.join("psql");
         let psql = if psql.is_file() { psql } else { "psql".into() };
         ns.command(psql)
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                sql,
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -213,9 +230,15 @@ fn as_postgres(path: &Path) {
 /// `program` run as the `postgres` user.
 fn postgres_user(program: &Path) -> Command {
     let mut cmd = Command::new("setpriv");
-    cmd.args(["--reuid", "postgres", "--regid", "postgres", "--clear-groups"])
-        .arg(program)
-        .stdin(Stdio::null());
+    cmd.args([
+        "--reuid",
+        "postgres",
+        "--regid",
+        "postgres",
+        "--clear-groups",
+    ])
+    .arg(program)
+    .stdin(Stdio::null());
     cmd
 }
 

@@ -36,9 +36,11 @@ impl Netns {
         let ns = Netns { holder };
         // unshare execs sleep once the namespace exists.
         let exe = format!("/proc/{}/exe", ns.holder.id());
-        eventually("the namespace holder to run", Duration::from_secs(10), || {
-            std::fs::read_link(&exe).is_ok_and(|p| p.ends_with("sleep"))
-        });
+        eventually(
+            "the namespace holder to run",
+            Duration::from_secs(10),
+            || std::fs::read_link(&exe).is_ok_and(|p| p.ends_with("sleep")),
+        );
         ns.run("ip", &["link", "set", "lo", "up"]);
         Some(ns)
     }
