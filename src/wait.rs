@@ -290,6 +290,11 @@ async fn run_stage(
             last: None,
         })
         .collect();
+    // The sidecar stage may have used up the whole timeout: then the dependencies were not
+    // probed, rather than probed with no time to answer.
+    if deadline.passed() {
+        return StageEnd::TimedOut(pending(&endpoints));
+    }
     let mut jitter = Jitter::from_entropy();
     let mut progress = Progress::new();
     loop {
