@@ -47,8 +47,8 @@ install() {
 
 stage install install
 stage fmt cargo fmt --all -- --check
-stage clippy cargo clippy --all-targets --locked -- -D warnings
-stage tests cargo test --locked --no-fail-fast
+stage clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+stage tests cargo test --workspace --locked --no-fail-fast
 stage static-build bash scripts/build-static.sh
 stage scratch-root bash tests/scratch/run.sh "$STATIC_BIN"
 stage packaging bash scripts/check-packaging.sh
