@@ -18,6 +18,11 @@ impl Clock {
         self.0.elapsed()
     }
 
+    /// The moment `after` the start, for tokio's timers: one clock for timers and answers.
+    pub fn at(&self, after: std::time::Duration) -> tokio::time::Instant {
+        tokio::time::Instant::from_std(self.0 + after)
+    }
+
     /// A log that cannot be written (stdout closed) must not stop the sidecar: errors are
     /// dropped, where `println!` would panic.
     pub fn line(&self, message: std::fmt::Arguments<'_>) {

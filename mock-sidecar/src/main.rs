@@ -24,11 +24,10 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
-use tokio::time::{sleep_until, Instant};
+use tokio::time::sleep_until;
 
 use crate::log::Clock;
 use crate::serve::Sidecar;
-use crate::timeline::Phase;
 
 /// An address that cannot be bound (in use, not local): the sidecar cannot do its job.
 const EXIT_BIND: u8 = 1;
@@ -64,13 +63,12 @@ enum Event {
 }
 
 async fn run(args: cli::Args) -> ExitCode {
-    let sidecar = Arc::new(Sidecar {
-        clock: Clock::start(),
-        endpoints: args.preset.endpoints(),
-        timeline: args.timeline(),
-        hang: args.hang,
-    });
-    let start = Instant::now();
+    let sidecar = Arc::new(Sidecar::new(
+        Clock::start(),
+        args.preset.endpoints(),
+        args.timeline(),
+        args.hang,
+    ));
     let (events, mut event) = mpsc::channel(4);
     let (mut term, mut int) = match (
         signal(SignalKind::terminate()),
@@ -82,8 +80,8 @@ async fn run(args: cli::Args) -> ExitCode {
             return ExitCode::from(EXIT_BIND);
         }
     };
-    tokio::spawn(announce(sidecar.clone(), start));
-    tokio::spawn(listen(args.listen, sidecar.clone(), start, events));
+    tokio::spawn(announce(sidecar.clone()));
+    tokio::spawn(listen(args.listen, sidecar.clone(), events));
     let ep = sidecar.endpoints;
     tokio::select! {
         Some(event) = event.recv() => match event {
@@ -108,13 +106,8 @@ async fn run(args: cli::Args) -> ExitCode {
 }
 
 /// Binds every address once the refusing phase is over (until then a connect is refused).
-async fn listen(
-    addresses: Vec<cli::Listen>,
-    sidecar: Arc<Sidecar>,
-    start: Instant,
-    events: mpsc::Sender<Event>,
-) {
-    sleep_until(start + sidecar.timeline.refuse_for).await;
+async fn listen(addresses: Vec<cli::Listen>, sidecar: Arc<Sidecar>, events: mpsc::Sender<Event>) {
+    sleep_until(sidecar.clock.at(sidecar.timeline.refuse_for)).await;
     let ep = sidecar.endpoints;
     let (quit_tx, mut quit_rx) = mpsc::channel(1);
     for address in addresses {
@@ -142,30 +135,16 @@ async fn listen(
     }
 }
 
-/// Logs each change of phase as it happens, so a log shows the timeline next to the requests.
-async fn announce(sidecar: Arc<Sidecar>, start: Instant) {
-    let t = sidecar.timeline;
+/// Logs each change of phase when it is due, so a log shows the timeline next to the requests
+/// even when no request comes (answers announce a change they see first: `Sidecar::phase`).
+async fn announce(sidecar: Arc<Sidecar>) {
     let mut at = std::time::Duration::ZERO;
     loop {
-        let what = match t.phase(at) {
-            Phase::Refusing => format!(
-                "state: refusing connections for {:?} (not listening yet)",
-                t.refuse_for
-            ),
-            Phase::NotReady if t.never_ready => {
-                "state: not ready (503), and never will be (--never-ready)".to_owned()
-            }
-            Phase::NotReady if at < t.refuse_for + t.not_ready_for => {
-                format!("state: not ready (503) for {:?}", t.not_ready_for)
-            }
-            Phase::NotReady => "state: not ready (503) (flapping)".to_owned(),
-            Phase::Ready => "state: ready (200)".to_owned(),
-        };
-        log!(sidecar.clock, "{what}");
-        let Some(next) = t.next_change(at) else {
+        sidecar.phase();
+        let Some(next) = sidecar.timeline.next_change(at) else {
             return;
         };
-        sleep_until(start + next).await;
+        sleep_until(sidecar.clock.at(next)).await;
         at = next;
     }
 }

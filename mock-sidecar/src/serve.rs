@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -27,6 +27,56 @@ pub struct Sidecar {
     pub endpoints: &'static Endpoints,
     pub timeline: Timeline,
     pub hang: bool,
+    /// The phase the log last announced.
+    announced: Mutex<Option<Phase>>,
+}
+
+impl Sidecar {
+    pub fn new(
+        clock: Clock,
+        endpoints: &'static Endpoints,
+        timeline: Timeline,
+        hang: bool,
+    ) -> Self {
+        let announced = Mutex::new(None);
+        Sidecar {
+            clock,
+            endpoints,
+            timeline,
+            hang,
+            announced,
+        }
+    }
+
+    /// The phase now, announced in the log first if it changed: the timer task and every answer
+    /// go through here, so a log never shows a 200 before the line saying the sidecar is ready.
+    pub fn phase(&self) -> Phase {
+        let mut announced = self.announced.lock().unwrap_or_else(|e| e.into_inner());
+        let at = self.clock.elapsed();
+        let phase = self.timeline.phase(at);
+        if *announced != Some(phase) {
+            crate::log!(self.clock, "state: {}", describe(&self.timeline, phase, at));
+            *announced = Some(phase);
+        }
+        phase
+    }
+}
+
+fn describe(t: &Timeline, phase: Phase, at: Duration) -> String {
+    match phase {
+        Phase::Refusing => format!(
+            "refusing connections for {:?} (not listening yet)",
+            t.refuse_for
+        ),
+        Phase::NotReady if t.never_ready => {
+            "not ready (503), and never will be (--never-ready)".into()
+        }
+        Phase::NotReady if at < t.refuse_for + t.not_ready_for => {
+            format!("not ready (503) for {:?}", t.not_ready_for)
+        }
+        Phase::NotReady => "not ready (503) (flapping)".into(),
+        Phase::Ready => "ready (200)".into(),
+    }
 }
 
 /// Accepts connections for ever; `quit` hears once a quit request's answer has been sent.
@@ -85,7 +135,7 @@ async fn answer(
     let response = if path == ep.ready_path {
         if method != Method::GET && method != Method::HEAD {
             reply(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
-        } else if sidecar.timeline.phase(sidecar.clock.elapsed()) == Phase::Ready {
+        } else if sidecar.phase() == Phase::Ready {
             reply(StatusCode::OK, ep.ready_body)
         } else if sidecar.hang {
             crate::log!(

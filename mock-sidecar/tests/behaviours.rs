@@ -102,3 +102,19 @@ fn hang_accepts_readiness_requests_and_never_answers_them() {
         "{read:?}"
     );
 }
+
+#[test]
+fn the_log_says_ready_before_it_shows_any_200() {
+    let mock = Mock::start(&["--listen", "127.0.0.1:0", "--not-ready-for", "300ms"]);
+    let addr = mock.address();
+    // Requests straddle the change, so one is likely answered right at it.
+    eventually("a 200", || {
+        let (status, _) = http(addr, "GET", "/healthz/ready").unwrap();
+        (status == 200).then_some(())
+    });
+    mock.wait_for_line(|l| l.contains("\" 200 \""));
+    let log = mock.log();
+    let ready = log.iter().position(|l| l.contains("state: ready (200)"));
+    let first_200 = log.iter().position(|l| l.contains("\" 200 \""));
+    assert!(ready.is_some() && ready < first_200, "{log:#?}");
+}
