@@ -85,8 +85,8 @@ while todo:
     todo += [d["pkg"] for d in node["deps"] if any(k["kind"] != "dev" for k in d["dep_kinds"])]
 def version(v):
     return tuple(int(x) for x in (v.split(".") + ["0", "0"])[:3])
-too_new = [f"{pkgs[i][\"name\"]} {pkgs[i][\"version\"]} needs {pkgs[i][\"rust_version\"]}"
-           for i in seen if pkgs[i].get("rust_version") and version(pkgs[i]["rust_version"]) > version(sys.argv[1])]
+too_new = ["%(name)s %(version)s needs %(rust_version)s" % pkgs[i] for i in seen
+           if pkgs[i].get("rust_version") and version(pkgs[i]["rust_version"]) > version(sys.argv[1])]
 print(len(seen), "; ".join(sorted(too_new)))
 ' "$msrv"); then
     count=${newer%% *}
