@@ -29,8 +29,9 @@ use tokio::time::sleep_until;
 use crate::log::Clock;
 use crate::serve::Sidecar;
 
-/// An address that cannot be bound (in use, not local): the sidecar cannot do its job.
-const EXIT_BIND: u8 = 1;
+/// The sidecar cannot serve: an address cannot be bound (in use, not local), or the runtime or
+/// the signal handlers cannot start.
+const EXIT_CANNOT_SERVE: u8 = 1;
 
 fn main() -> ExitCode {
     let args = match cli::parse(std::env::args_os().collect()) {
@@ -51,7 +52,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("mock-sidecar: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_BIND);
+            return ExitCode::from(EXIT_CANNOT_SERVE);
         }
     };
     runtime.block_on(run(args))
@@ -77,7 +78,7 @@ async fn run(args: cli::Args) -> ExitCode {
         (Ok(term), Ok(int)) => (term, int),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("mock-sidecar: cannot handle SIGTERM/SIGINT: {e}");
-            return ExitCode::from(EXIT_BIND);
+            return ExitCode::from(EXIT_CANNOT_SERVE);
         }
     };
     tokio::spawn(announce(sidecar.clone()));
@@ -91,7 +92,7 @@ async fn run(args: cli::Args) -> ExitCode {
             }
             Event::CannotListen(why) => {
                 eprintln!("mock-sidecar: {why}");
-                ExitCode::from(EXIT_BIND)
+                ExitCode::from(EXIT_CANNOT_SERVE)
             }
         },
         _ = term.recv() => {

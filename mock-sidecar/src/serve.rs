@@ -55,7 +55,16 @@ impl Sidecar {
         let at = self.clock.elapsed();
         let phase = self.timeline.phase(at);
         if *announced != Some(phase) {
-            crate::log!(self.clock, "state: {}", describe(&self.timeline, phase, at));
+            let hang = if self.hang && phase == Phase::NotReady {
+                ", but requests hang (--hang)"
+            } else {
+                ""
+            };
+            crate::log!(
+                self.clock,
+                "state: {}{hang}",
+                describe(&self.timeline, phase, at)
+            );
             *announced = Some(phase);
         }
         phase
@@ -142,8 +151,8 @@ async fn answer(
                 sidecar.clock,
                 "{peer} \"{method} {path}\" - {agent:?} (hanging: never answered)"
             );
-            std::future::pending::<()>().await;
-            unreachable!("a pending future never completes")
+            // Never completes: Infallible has no value to return.
+            match std::future::pending::<Infallible>().await {}
         } else {
             reply(StatusCode::SERVICE_UNAVAILABLE, ep.not_ready_body)
         }
