@@ -22,6 +22,9 @@ RUN case "$TARGETARCH" in \
         *) echo "unsupported TARGETARCH '$TARGETARCH' (amd64 or arm64)" >&2; exit 1 ;; \
     esac > /rust-target \
     && rustup target add "$(cat /rust-target)"
+# cargo auditable embeds the crate list in the binary, for scanners (as scripts/build-static.sh
+# does; the version is scripts/install-hardening.sh's).
+RUN cargo install cargo-auditable --locked --version 0.7.7
 COPY . .
 # rust-lld (shipped with rustup) links both musl targets, so no cross gcc is needed on either
 # build platform; the result has no PT_INTERP and needs no libc, /etc or shell at run time.
@@ -31,7 +34,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     target="$(cat /rust-target)" \
     && CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld \
        CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld \
-       cargo build --release --locked --target "$target" \
+       cargo auditable build --release --locked --target "$target" -p readygate \
     && cp "target/$target/release/readygate" /readygate \
     && if [ "$TARGETARCH" = "$BUILDARCH" ]; then /readygate --version; fi
 

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Builds readygate as fully static musl binaries (x86_64 and aarch64), proves they are static,
-# prints their sizes, and smoke-runs the aarch64 one under qemu-aarch64-static.
+# Builds readygate and the mock sidecar as fully static musl binaries (x86_64 and aarch64) with
+# `cargo auditable`, so each embeds the list of crates compiled into it (the `.dep-v0` section
+# that cargo audit, Trivy, Grype and Syft read); proves they are static, reads that list back
+# (scripts/sbom.py), prints their sizes (readygate's x86_64 one must fit its 1 MiB budget), and
+# smoke-runs the aarch64 readygate under qemu-aarch64-static.
 #
 # Usage: scripts/build-static.sh            (from anywhere; builds the checkout this script is in)
 #   READYGATE_SRC=DIR   build another checkout instead (e.g. a clean snapshot)
 #   CARGO_TARGET_DIR    honoured as usual
-# Outputs: $CARGO_TARGET_DIR/{x86_64,aarch64}-unknown-linux-musl/release/readygate
+# Outputs: $CARGO_TARGET_DIR/{x86_64,aarch64}-unknown-linux-musl/release/{readygate,mock-sidecar}
+# Needs cargo-auditable and rust-audit-info (scripts/install-hardening.sh installs both).
 # Under CI=true every check is mandatory (a missing qemu is a failure, not a skip).
 set -euo pipefail
 
@@ -85,10 +89,33 @@ report_size() {
 SIZE_BUDGET=$((1024 * 1024))
 SIZE=0
 
-for tool in cargo rustup file readelf strip; do
+for tool in cargo rustup file readelf strip python3; do
     need "$tool" || { fail "prerequisite '$tool' not found (run scripts/install-packaging.sh)"; exit 1; }
 done
+for tool in cargo-auditable rust-audit-info; do
+    need "$tool" || { fail "prerequisite '$tool' not found (run scripts/install-hardening.sh)"; exit 1; }
+done
 cd "$SRC"
+
+# build TARGET PACKAGE: one package per cargo invocation, so the mock's features (hyper's server,
+# clap) are never unified into readygate's build.
+build() {
+    cargo auditable build --release --locked --target "$1" -p "$2"
+}
+# embedded BIN REQUIRED FORBIDDEN: the crate list read back out of BIN names every crate in
+# REQUIRED (comma-separated) and none in FORBIDDEN.
+embedded() {
+    local out
+    if out=$(python3 "$SRC/scripts/sbom.py" deps "$1" --require "$2" --forbid "$3" 2>&1); then
+        pass "$(basename "$1") ($(file -b "$1" | cut -d, -f2 | xargs)) embeds its crate list: $out"
+    else
+        fail "$1: embedded crate list" "$out"
+    fi
+}
+# The mock's own crates must not be in readygate (a unified build would put them there).
+RG_REQUIRED=readygate,tokio,hyper
+RG_FORBIDDEN=clap,readygate-mock-sidecar
+MOCK_REQUIRED=readygate-mock-sidecar,tokio,hyper,clap
 
 echo "== rustup targets"
 if rustup target add "$X86" "$ARM" >/dev/null 2>&1; then
@@ -100,7 +127,7 @@ fi
 
 echo "== $X86"
 x86_bin="$TARGET_DIR/$X86/release/readygate"
-if cargo build --release --locked --target "$X86"; then
+if build "$X86" readygate; then
     if is_static "$x86_bin" 'x86-64'; then
         pass "$X86 binary is static: $x86_bin"
     else
@@ -113,23 +140,44 @@ if cargo build --release --locked --target "$X86"; then
         fail "$X86 stripped size $SIZE bytes exceeds the $SIZE_BUDGET-byte budget"
     fi
     if "$x86_bin" --version; then pass "$X86 --version runs"; else fail "$X86 --version"; fi
+    embedded "$x86_bin" "$RG_REQUIRED" "$RG_FORBIDDEN"
 else
-    fail "cargo build --target $X86"
+    fail "cargo auditable build --target $X86 -p readygate"
 fi
 
 echo "== $ARM"
 arm_bin="$TARGET_DIR/$ARM/release/readygate"
-if cargo build --release --locked --target "$ARM"; then
+if build "$ARM" readygate; then
     if is_static "$arm_bin" 'ARM aarch64'; then
         pass "$ARM binary is static: $arm_bin"
     else
         fail "$ARM binary is not static: $arm_bin"
     fi
     report_size "$arm_bin"
+    embedded "$arm_bin" "$RG_REQUIRED" "$RG_FORBIDDEN"
 else
-    fail "cargo build --target $ARM"
+    fail "cargo auditable build --target $ARM -p readygate"
     exit 1
 fi
+
+# The mock sidecar's image binaries: static like readygate's, no size budget (it is a test tool).
+for target in "$X86" "$ARM"; do
+    echo "== mock-sidecar, $target"
+    mock_bin="$TARGET_DIR/$target/release/mock-sidecar"
+    arch_re='x86-64'
+    [[ $target == "$ARM" ]] && arch_re='ARM aarch64'
+    if build "$target" readygate-mock-sidecar; then
+        if is_static "$mock_bin" "$arch_re"; then
+            pass "$target mock-sidecar is static: $mock_bin"
+        else
+            fail "$target mock-sidecar is not static: $mock_bin"
+        fi
+        report_size "$mock_bin"
+        embedded "$mock_bin" "$MOCK_REQUIRED" ""
+    else
+        fail "cargo auditable build --target $target -p readygate-mock-sidecar"
+    fi
+done
 
 echo "== $ARM under qemu-aarch64-static"
 if ! need qemu-aarch64-static; then

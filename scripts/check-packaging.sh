@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Offline checks of everything readygate ships besides the binary: Kubernetes manifests against
 # the API schemas, Dockerfiles with hadolint, every shell script with shellcheck, the scratch-image
-# contract of the root Dockerfile, and the behaviour of examples/docker/entrypoint.sh.
+# contract of the root Dockerfile and of mock-sidecar/Dockerfile, and the behaviour of
+# examples/docker/entrypoint.sh.
 # Usage: scripts/check-packaging.sh   (tools come from scripts/install-packaging.sh)
 set -euo pipefail
 
@@ -78,47 +79,62 @@ for f in "${files[@]}"; do
     check "shellcheck $f" shellcheck "$f"
 done
 
-echo "== root Dockerfile: the image contract (tests/pods/run.sh builds and runs the image itself)"
-# The final stage is everything after the last FROM.
-final=$(awk '/^FROM /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' Dockerfile)
-contract() { # contract NAME REGEX: REGEX must match a line of the final stage
-    if grep -Eq "$2" <<<"$final"; then pass "Dockerfile final stage: $1"; else fail "Dockerfile final stage: $1 (want /$2/)"; fi
+# image_contract DOCKERFILE BINARY MANIFEST: the final stage (everything after the last FROM) is
+# FROM scratch with only /BINARY, copied from a replaceable `binary` stage that is the cargo
+# build's output; non-root; labelled with MANIFEST's version; the build stage maps TARGETARCH.
+image_contract() {
+    local dockerfile=$1 binary=$2 manifest=$3 final binary_stage cargo_version label
+    echo "== $dockerfile: the image contract (tests/pods/run.sh and tests/compose/run.sh run the images)"
+    final=$(awk '/^FROM /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$dockerfile")
+    contract() { # contract NAME REGEX: REGEX must match a line of the final stage
+        if grep -Eq "$2" <<<"$final"; then pass "$dockerfile final stage: $1"; else fail "$dockerfile final stage: $1 (want /$2/)"; fi
+    }
+    contract "is FROM scratch" '^FROM scratch$'
+    contract "copies only /$binary, from the replaceable binary stage" "^COPY --from=binary /$binary /$binary\$"
+    contract "runs as numeric non-root 65532" '^USER 65532:65532$'
+    contract "ENTRYPOINT is exec-form /$binary" "^ENTRYPOINT \\[\"/$binary\"\\]\$"
+    if [[ $(grep -Ec '^(COPY|ADD|RUN) ' <<<"$final") -eq 1 ]]; then
+        pass "$dockerfile final stage: nothing else is added"
+    else
+        fail "$dockerfile final stage: has more than the one COPY"
+    fi
+    # scripts/build-image.sh replaces the `binary` stage with a build context holding a prebuilt
+    # binary; without one, the stage must be the cargo build's output and nothing else.
+    binary_stage=$(awk '/^FROM /{on = ($0 ~ / AS binary$/)} on' "$dockerfile")
+    if [[ $(grep -c . <<<"$binary_stage") -eq 2 && $binary_stage == *$'\n'"COPY --from=build /$binary /$binary" ]] &&
+        grep -q '^FROM scratch AS binary$' <<<"$binary_stage"; then
+        pass "$dockerfile binary stage: FROM scratch with only the cargo build's /$binary"
+    else
+        fail "$dockerfile binary stage: want 'FROM scratch AS binary' + 'COPY --from=build /$binary /$binary', got: $binary_stage"
+    fi
+    cargo_version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$manifest" | head -n 1)
+    if grep -qx "ARG VERSION=$cargo_version" <<<"$final"; then
+        pass "$dockerfile final stage: the version label's default is $manifest's $cargo_version"
+    else
+        fail "$dockerfile final stage: want 'ARG VERSION=$cargo_version' ($manifest's version)"
+    fi
+    for label in title version source licenses; do
+        contract "has the org.opencontainers.image.$label label" "org\.opencontainers\.image\.$label="
+    done
+    # shellcheck disable=SC2016  # the literal text $BUILDPLATFORM is what must be in the file
+    if grep -Eq '^FROM --platform=\$BUILDPLATFORM .* AS build$' "$dockerfile" \
+        && grep -q 'amd64) echo x86_64-unknown-linux-musl' "$dockerfile" \
+        && grep -q 'arm64) echo aarch64-unknown-linux-musl' "$dockerfile"; then
+        pass "$dockerfile build stage: runs on BUILDPLATFORM, maps amd64/arm64 to the musl targets"
+    else
+        fail "$dockerfile build stage: BUILDPLATFORM or the TARGETARCH -> musl mapping is missing"
+    fi
+    # The image's binary embeds its crate list like scripts/build-static.sh's, with the same tool.
+    if grep -q "cargo install cargo-auditable --locked --version $auditable_version\$" "$dockerfile" &&
+        grep -q "cargo auditable build --release --locked --target \"\$target\" -p " "$dockerfile"; then
+        pass "$dockerfile build stage: cargo auditable $auditable_version, as scripts/install-hardening.sh pins"
+    else
+        fail "$dockerfile build stage: want cargo-auditable $auditable_version and 'cargo auditable build ... -p'"
+    fi
 }
-contract "is FROM scratch" '^FROM scratch$'
-contract "copies only /readygate, from the replaceable binary stage" '^COPY --from=binary /readygate /readygate$'
-contract "runs as numeric non-root 65532" '^USER 65532:65532$'
-contract "ENTRYPOINT is exec-form /readygate" '^ENTRYPOINT \["/readygate"\]$'
-if [[ $(grep -Ec '^(COPY|ADD|RUN) ' <<<"$final") -eq 1 ]]; then
-    pass "Dockerfile final stage: nothing else is added"
-else
-    fail "Dockerfile final stage: has more than the one COPY"
-fi
-# scripts/build-image.sh replaces the `binary` stage with a build context holding a prebuilt binary;
-# without one, the stage must be the cargo build's output and nothing else.
-binary_stage=$(awk '/^FROM /{on = ($0 ~ / AS binary$/)} on' Dockerfile)
-if [[ $(grep -c . <<<"$binary_stage") -eq 2 && $binary_stage == *$'\nCOPY --from=build /readygate /readygate' ]] &&
-    grep -q '^FROM scratch AS binary$' <<<"$binary_stage"; then
-    pass "Dockerfile binary stage: FROM scratch with only the cargo build's /readygate"
-else
-    fail "Dockerfile binary stage: want 'FROM scratch AS binary' + 'COPY --from=build /readygate /readygate', got: $binary_stage"
-fi
-cargo_version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
-if grep -qx "ARG VERSION=$cargo_version" <<<"$final"; then
-    pass "Dockerfile final stage: the version label's default is Cargo.toml's $cargo_version"
-else
-    fail "Dockerfile final stage: want 'ARG VERSION=$cargo_version' (Cargo.toml's version)"
-fi
-for label in title version source licenses; do
-    contract "has the org.opencontainers.image.$label label" "org\.opencontainers\.image\.$label="
-done
-# shellcheck disable=SC2016  # the literal text $BUILDPLATFORM is what must be in the file
-if grep -Eq '^FROM --platform=\$BUILDPLATFORM .* AS build$' Dockerfile \
-    && grep -q 'amd64) echo x86_64-unknown-linux-musl' Dockerfile \
-    && grep -q 'arm64) echo aarch64-unknown-linux-musl' Dockerfile; then
-    pass "Dockerfile build stage: runs on BUILDPLATFORM, maps amd64/arm64 to the musl targets"
-else
-    fail "Dockerfile build stage: BUILDPLATFORM or the TARGETARCH -> musl mapping is missing"
-fi
+auditable_version=$(sed -n 's/^CARGO_AUDITABLE_VERSION="\(.*\)"$/\1/p' scripts/install-hardening.sh)
+image_contract Dockerfile readygate Cargo.toml
+image_contract mock-sidecar/Dockerfile mock-sidecar mock-sidecar/Cargo.toml
 
 echo "== examples/docker/entrypoint.sh behaviour (with a stub readygate on PATH)"
 # The stub records its arguments and exits with $STUB_RC, standing in for readygate's wait.

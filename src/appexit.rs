@@ -30,7 +30,7 @@ use tracing::{debug, info, trace, warn};
 
 use crate::parse::format_duration;
 use crate::procnet::{self, Family, Malformed, Socket, State};
-use crate::signals::{self, Stopped};
+use crate::signalfd::{self, Listener};
 use crate::sys;
 use crate::wait::{millis, Deadline, Progress};
 
@@ -85,7 +85,6 @@ pub enum Exited {
     TimedOut(String),
     /// This signal arrived first.
     Interrupted(i32),
-    SignalSetupFailed(io::Error),
     /// A table could not be read or parsed; why.
     Unreadable(String),
 }
@@ -244,13 +243,11 @@ impl Tables {
     }
 }
 
-/// The wait, raced against the signals that end it.
-pub async fn wait_app_exit(watch: &Watch) -> Exited {
-    match signals::unless_stopped(wait(watch)).await {
-        Ok(exited) => exited,
-        Err(Stopped::Signal(signal)) => Exited::Interrupted(signal),
-        Err(Stopped::SetupFailed(e)) => Exited::SignalSetupFailed(e),
-    }
+/// The wait, raced against the signals `listener` hears as ending it.
+pub async fn wait_app_exit(watch: &Watch, listener: &mut Listener) -> Exited {
+    signalfd::unless_stopped(listener, wait(watch))
+        .await
+        .unwrap_or_else(Exited::Interrupted)
 }
 
 /// Checks until the application's sockets are gone or the deadline passes.

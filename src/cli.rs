@@ -14,7 +14,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::help;
-use crate::options::{self, Invalid, Options, Spec, Takes, SPECS};
+use crate::options::{self, Invalid, Modes, Options, Spec, Takes, SPECS};
 use crate::target::{self, Target};
 
 pub use crate::options::LogFormat;
@@ -40,6 +40,16 @@ impl Mode {
             Mode::Job => Some("shutdown"),
             Mode::WaitAppExit => Some("wait-app-exit"),
             Mode::Install(_) => Some("install"),
+        }
+    }
+
+    /// This mode, as the option table names modes.
+    fn kind(&self) -> Modes {
+        match self {
+            Mode::Gate => Modes::GATE,
+            Mode::Job => Modes::JOB,
+            Mode::WaitAppExit => Modes::WAIT_APP_EXIT,
+            Mode::Install(_) => Modes::INSTALL,
         }
     }
 }
@@ -157,23 +167,28 @@ pub fn parse_with_env(
     }
 }
 
-/// Options that only one mode reads, and the option selecting that mode.
-const MODE_ONLY: [(&str, &str); 3] = [
-    ("quit-url", "shutdown"),
-    ("shutdown-on-failure", "shutdown"),
-    ("proxy-uid", "wait-app-exit"),
+/// The modes an option can be alone in, with the option that selects each.
+const SOLE_MODES: [(Modes, &str); 3] = [
+    (Modes::JOB, "shutdown"),
+    (Modes::WAIT_APP_EXIT, "wait-app-exit"),
+    (Modes::INSTALL, "install"),
 ];
 
-/// One warning for each option the user set that `mode` does not read.
+/// One warning for each option the user set that `mode` does not read: "without --shutdown"
+/// when one mode alone reads it, else "with" the chosen mode as the user set it.
 fn unused(mode: &Mode, set: &SetBy) -> Vec<String> {
-    MODE_ONLY
+    set.0
         .iter()
-        .filter(|(option, needs)| mode.option() != Some(*needs) && set.contains(option))
-        .map(|(option, needs)| {
-            format!(
-                "{} has no effect without --{needs}; it is ignored",
-                set.named(option)
-            )
+        .filter(|source| !source.spec().read_by.contains(mode.kind()))
+        .map(|source| {
+            let sole = SOLE_MODES.iter().find(|(m, _)| *m == source.spec().read_by);
+            let why = match (sole, mode.option()) {
+                (Some((_, needs)), _) => format!("without --{needs}"),
+                (None, Some(chosen)) => format!("with {}", set.named(chosen)),
+                // Every option the gate does not read belongs to one other mode alone.
+                (None, None) => "here".to_string(),
+            };
+            format!("{} has no effect {why}; it is ignored", source.name())
         })
         .collect()
 }
@@ -257,10 +272,6 @@ struct SetBy(Vec<Source<'static>>);
 impl SetBy {
     fn find(&self, long: &str) -> Option<&Source<'static>> {
         self.0.iter().find(|source| source.spec().long == long)
-    }
-
-    fn contains(&self, long: &str) -> bool {
-        self.find(long).is_some()
     }
 
     /// How the user set `long`; `--long` if they did not set it.
@@ -760,6 +771,65 @@ mod mode_tests {
         assert!(unused(&job, None).is_empty());
         assert!(unused(&["--wait-app-exit"], Some("READYGATE_PROXY_UID")).is_empty());
         assert!(unused(&["--", "app"], None).is_empty());
+    }
+
+    #[test]
+    fn waiting_options_are_named_as_unused_by_the_modes_that_do_not_wait() {
+        let warnings = |list: &[&str]| match parse(list) {
+            Parsed::Run(cli) => cli.unused,
+            _ => panic!("{list:?} should parse"),
+        };
+        let install = [
+            "--url=http://127.0.0.1:1/r",
+            "--expect-status=204",
+            "--interval=5ms",
+            "--max-interval=2s",
+            "--request-timeout=3s",
+            "--install=/d",
+        ];
+        assert_eq!(
+            warnings(&install),
+            [
+                "--url has no effect with --install; it is ignored",
+                "--expect-status has no effect with --install; it is ignored",
+                "--request-timeout has no effect with --install; it is ignored",
+                "--interval has no effect with --install; it is ignored",
+                "--max-interval has no effect with --install; it is ignored",
+            ]
+        );
+        assert_eq!(
+            warnings(&["--interval=5ms", "--max-interval=2s", "--wait-app-exit"]),
+            [
+                "--interval has no effect with --wait-app-exit; it is ignored",
+                "--max-interval has no effect with --wait-app-exit; it is ignored",
+            ]
+        );
+        // --timeout is read by the preStop wait too; logging options by every mode.
+        assert!(warnings(&["-t", "5s", "-q", "--wait-app-exit"]).is_empty());
+        assert_eq!(
+            warnings(&["-t", "5s", "--install", "/d"]),
+            ["--timeout has no effect with --install; it is ignored"]
+        );
+    }
+
+    #[test]
+    fn every_option_is_read_by_some_mode_and_the_mode_options_by_all() {
+        for spec in SPECS {
+            let modes = [
+                Modes::GATE,
+                Modes::JOB,
+                Modes::WAIT_APP_EXIT,
+                Modes::INSTALL,
+            ];
+            assert!(
+                modes.iter().any(|m| spec.read_by.contains(*m)),
+                "--{}",
+                spec.long
+            );
+            if ["shutdown", "wait-app-exit", "install"].contains(&spec.long) {
+                assert_eq!(spec.read_by, Modes::ALL, "--{}", spec.long);
+            }
+        }
     }
 
     #[test]

@@ -18,13 +18,14 @@
 //! - `wait`: the sidecar stage, then the dependencies: backoff, deadline and progress logs
 //! - `procnet`: the kernel's TCP socket tables (/proc/net/tcp, tcp6), parsed (pure)
 //! - `appexit`: `--wait-app-exit`, the preStop wait until the application's sockets are gone
-//! - `signals`: which signals end the wait, and which Job mode forwards to the child
+//! - `signals`: the signal policy: what readygate does with each signal, sent or raised, and why
+//! - `signalfd`: the one listener: blocks the phase's signals and reads them with their sender
 //! - `exec`: replace readygate with the command
 //! - `install`: `--install DIR`, copy readygate's executable for a container without a shell
 //! - `termination`: readygate's own failure, written where `kubectl describe pod` shows it
 //! - `supervise`: Job mode: run the command as a child, forward signals, reap, report its status
 //! - `quit`: Job mode: POST the sidecar's quit URL(s) once the command is done
-//! - `sys`: the only `unsafe`: waitpid, kill, prctl, rt_sigprocmask and geteuid wrappers
+//! - `sys`: the only `unsafe`: waitpid, kill, prctl, signal mask, signalfd and geteuid wrappers
 //! - `log`: stderr logging, text or JSON
 //! - `exit`: the exit codes
 
@@ -46,6 +47,7 @@ pub mod preset;
 pub mod probe;
 pub mod procnet;
 pub mod quit;
+pub mod signalfd;
 pub mod signals;
 pub mod supervise;
 #[allow(unsafe_code)]

@@ -16,6 +16,8 @@ use readygate::backoff::Backoff;
 use readygate::cli::{self, Cli, Mode, Parsed};
 use readygate::exit::{self, Failure};
 use readygate::probe::Settle;
+use readygate::signalfd::Listener;
+use readygate::signals::Phase;
 use readygate::supervise::{self, Ended, Supervisor};
 use readygate::wait::{self, Gate, Plan};
 use readygate::{exec, install, log, quit, signals, sys, termination};
@@ -28,10 +30,10 @@ use readygate::{exec, install, log, quit, signals, sys, termination};
 #[global_allocator]
 static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 
-/// Descriptors the runtime opens (epoll, its waker, the signal driver's socket pair and their
-/// duplicates: six) plus one probe socket. tokio panics (so, with panic=abort, aborts) when it
-/// cannot open its signal pipe; checking first turns that into a clear error and exit 71.
-const RUNTIME_DESCRIPTORS: usize = 7;
+/// Descriptors readygate opens before its first probe (the runtime's two epoll instances and its
+/// waker, the signalfd) plus one probe socket. Checking first turns a `ulimit -n` too low into a
+/// clear error and exit 71 rather than a failure deep inside the runtime.
+const RUNTIME_DESCRIPTORS: usize = 5;
 
 fn main() -> ExitCode {
     let cli = match cli::parse(std::env::args_os()) {
@@ -96,11 +98,14 @@ fn runtime() -> Result<Runtime, Failure> {
 
 /// Runs the mode; `Ok` holds the exit code when readygate exits by itself without failing.
 fn run(cli: &Cli, runtime: &Runtime) -> Result<i32, Failure> {
+    // The signal listener registers with the runtime, and blocks signals before any of the
+    // runtime's threads start (they inherit the mask).
+    let _inside = runtime.enter();
     match cli.mode {
         Mode::Job => job(cli, runtime),
-        Mode::WaitAppExit => wait_app_exit(cli, runtime),
+        Mode::WaitAppExit => wait_app_exit(cli, runtime, &mut listen(Phase::Gate)?),
         Mode::Gate | Mode::Install(_) => {
-            pass_gate(cli, runtime)?;
+            pass_gate(cli, runtime, &mut listen(Phase::Gate)?)?;
             if cli.command.is_empty() {
                 return Ok(exit::READY);
             }
@@ -110,17 +115,26 @@ fn run(cli: &Cli, runtime: &Runtime) -> Result<i32, Failure> {
     }
 }
 
+/// The signal listener for `phase`, made before the first probe: when readygate is PID 1, the
+/// kernel drops any signal it neither handles nor blocks.
+fn listen(phase: Phase) -> Result<Listener, Failure> {
+    Listener::new(phase).map_err(|e| {
+        Failure::error(
+            exit::OS_ERROR,
+            format!("cannot install signal handlers: {e}"),
+        )
+    })
+}
+
 /// Job mode (--shutdown): the same wait, then the command as a supervised child. The sidecar is
 /// told to quit however that ends, even if the command never ran (unless it failed and
 /// --shutdown-on-failure=false); a quit failure never changes the exit code.
 fn job(cli: &Cli, runtime: &Runtime) -> Result<i32, Failure> {
     // Before the wait, so a signal between the wait and the spawn is held for the child.
-    let outcome = match runtime.block_on(async { Supervisor::install() }) {
-        Err(e) => Err(Failure::error(
-            exit::OS_ERROR,
-            format!("cannot install signal handlers: {e}"),
-        )),
-        Ok(mut supervisor) => pass_gate(cli, runtime).and_then(|()| {
+    let outcome = match listen(Phase::JobWait) {
+        Err(failure) => Err(failure),
+        Ok(mut signals) => pass_gate(cli, runtime, &mut signals).and_then(|()| {
+            let mut supervisor = Supervisor::new(&mut signals);
             match runtime.block_on(supervisor.run(&cli.command)) {
                 Ended::Exited(status) => Ok(supervise::exit_code(status)),
                 Ended::NotStarted(err) => Err(not_run(&cli.command, &err)),
@@ -147,12 +161,12 @@ fn job(cli: &Cli, runtime: &Runtime) -> Result<i32, Failure> {
 }
 
 /// The wait, unless disabled: `Err` when readygate must not run the command.
-fn pass_gate(cli: &Cli, runtime: &Runtime) -> Result<(), Failure> {
+fn pass_gate(cli: &Cli, runtime: &Runtime, signals: &mut Listener) -> Result<(), Failure> {
     if cli.options.disabled {
         debug!("READYGATE_DISABLED is set: not waiting for the sidecar");
         return Ok(());
     }
-    match runtime.block_on(wait::gate(&plan(cli))) {
+    match runtime.block_on(wait::gate(&plan(cli), signals)) {
         Gate::Ready => Ok(()),
         Gate::TimedOut(summary) if !cli.options.timeout_fatal => {
             warn!("{summary}; running the command anyway (--timeout-fatal=false)");
@@ -167,19 +181,15 @@ fn pass_gate(cli: &Cli, runtime: &Runtime) -> Result<(), Failure> {
             ),
             serious: false,
         }),
-        Gate::SignalSetupFailed(e) => Err(Failure::error(
-            exit::OS_ERROR,
-            format!("cannot install signal handlers: {e}"),
-        )),
     }
 }
 
 /// The preStop wait (--wait-app-exit): 0 once the application's sockets are gone.
-fn wait_app_exit(cli: &Cli, runtime: &Runtime) -> Result<i32, Failure> {
+fn wait_app_exit(cli: &Cli, runtime: &Runtime, signals: &mut Listener) -> Result<i32, Failure> {
     let options = &cli.options;
     let timeout = (!options.timeout.is_zero()).then_some(options.timeout);
     let watch = Watch::new(&options.proxy_uids, timeout);
-    match runtime.block_on(appexit::wait_app_exit(&watch)) {
+    match runtime.block_on(appexit::wait_app_exit(&watch, signals)) {
         Exited::Gone => Ok(exit::READY),
         Exited::TimedOut(summary) => Err(Failure::error(options.timeout_exit_code, summary)),
         Exited::Interrupted(signal) => Err(Failure {
@@ -190,10 +200,6 @@ fn wait_app_exit(cli: &Cli, runtime: &Runtime) -> Result<i32, Failure> {
             ),
             serious: false,
         }),
-        Exited::SignalSetupFailed(e) => Err(Failure::error(
-            exit::OS_ERROR,
-            format!("cannot install signal handlers: {e}"),
-        )),
         Exited::Unreadable(message) => Err(Failure::error(exit::OS_ERROR, message)),
     }
 }

@@ -100,6 +100,32 @@ pub enum Default {
     Derived(&'static str),
 }
 
+/// A set of modes (see `cli::Mode`): the ones that read an option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Modes(u8);
+
+impl Modes {
+    /// The plain gate: wait, then exec.
+    pub const GATE: Modes = Modes(1);
+    /// `--shutdown`.
+    pub const JOB: Modes = Modes(2);
+    /// `--wait-app-exit`.
+    pub const WAIT_APP_EXIT: Modes = Modes(4);
+    /// `--install`.
+    pub const INSTALL: Modes = Modes(8);
+    /// The two that wait for the sidecar: the gate and Job mode.
+    pub const WAITS: Modes = Modes(1 | 2);
+    pub const ALL: Modes = Modes(1 | 2 | 4 | 8);
+
+    pub const fn with(self, other: Modes) -> Modes {
+        Modes(self.0 | other.0)
+    }
+
+    pub fn contains(self, mode: Modes) -> bool {
+        self.0 & mode.0 == mode.0
+    }
+}
+
 /// One option.
 pub struct Spec {
     pub long: &'static str,
@@ -108,6 +134,9 @@ pub struct Spec {
     pub takes: Takes,
     pub default: Default,
     pub help: &'static str,
+    /// The modes that read it; set in any other, it is ignored with a warning, since a forgotten
+    /// mode flag otherwise goes unnoticed (a Job's pod that never completes).
+    pub read_by: Modes,
     pub set: Setter,
 }
 
@@ -188,6 +217,7 @@ pub const SPECS: &[Spec] = &[
                pg_isready), mysql://host[:port] (the server's greeting). Repeatable or \
                comma-separated; all must pass. Targets on this pod (localhost, loopback, files) \
                are the sidecar's stage; the others are dependencies, checked once it is ready.",
+        read_by: Modes::WAITS,
         set: |o, v| extend(&mut o.urls, v, str::parse),
     },
     Spec {
@@ -200,6 +230,7 @@ pub const SPECS: &[Spec] = &[
                istio (localhost:15020/healthz/ready), linkerd (localhost:4191/ready), envoy \
                (localhost:15000/ready), or none (no sidecar: only the --url targets, and Job \
                mode quits nothing).",
+        read_by: Modes::WAITS,
         set: |o, v| put(&mut o.mesh, v.parse()),
     },
     Spec {
@@ -210,6 +241,7 @@ pub const SPECS: &[Spec] = &[
         default: Default::Value("200"),
         help: "HTTP statuses that mean ready: 200, 200,204, 2xx or 200-299. Redirects are never \
                followed.",
+        read_by: Modes::WAITS,
         set: |o, v| put(&mut o.expect_status, parse::status_set(v)),
     },
     Spec {
@@ -219,6 +251,7 @@ pub const SPECS: &[Spec] = &[
         takes: Takes::Value("DUR"),
         default: Default::Value("120s"),
         help: "Give up after this long (0 waits forever).",
+        read_by: Modes::WAITS.with(Modes::WAIT_APP_EXIT),
         set: |o, v| put(&mut o.timeout, parse::duration(v)),
     },
     Spec {
@@ -228,6 +261,7 @@ pub const SPECS: &[Spec] = &[
         takes: Takes::Value("N"),
         default: Default::Value("69"),
         help: "Exit code when not ready in time.",
+        read_by: Modes::WAITS.with(Modes::WAIT_APP_EXIT),
         set: |o, v| put(&mut o.timeout_exit_code, parse::exit_code(v)),
     },
     Spec {
@@ -238,6 +272,7 @@ pub const SPECS: &[Spec] = &[
         default: Default::Value("true"),
         help: "When false, a timeout logs a warning and runs COMMAND anyway (charts used with and \
                without a mesh).",
+        read_by: Modes::WAITS,
         set: |o, v| put(&mut o.timeout_fatal, parse::boolean(v)),
     },
     Spec {
@@ -248,6 +283,7 @@ pub const SPECS: &[Spec] = &[
         default: Default::Value("1s"),
         help: "Bound on one attempt (connect and response head); a hung endpoint never stalls the \
                gate beyond it.",
+        read_by: Modes::WAITS,
         set: |o, v| put(&mut o.request_timeout, positive_duration(v)),
     },
     Spec {
@@ -259,6 +295,7 @@ pub const SPECS: &[Spec] = &[
         help: "First delay between attempts (the first attempt is immediate). The delay grows by \
                20ms per second for 2s, then doubles every 0.5s up to --max-interval; jitter only \
                shortens it.",
+        read_by: Modes::WAITS,
         set: |o, v| put(&mut o.interval, positive_duration(v)),
     },
     Spec {
@@ -269,6 +306,7 @@ pub const SPECS: &[Spec] = &[
         default: Default::Value("1s"),
         help: "Longest delay between attempts: how late a proxy that becomes ready during a long \
                wait can be seen.",
+        read_by: Modes::WAITS,
         set: |o, v| put(&mut o.max_interval, positive_duration(v)),
     },
     Spec {
@@ -280,6 +318,7 @@ pub const SPECS: &[Spec] = &[
         help: "A file:// target counts as written once its size and modification time have not \
                changed for this long, so a file still being written is not taken (0: as soon as \
                it is not empty).",
+        read_by: Modes::WAITS,
         set: |o, v| put(&mut o.file_settle, parse::duration(v)),
     },
     Spec {
@@ -291,6 +330,7 @@ pub const SPECS: &[Spec] = &[
         help: "A tcp:// target counts as ready once a connection is accepted and the peer has \
                neither closed nor reset it for this long (or has sent a byte): a mesh proxy with \
                no upstream accepts, then closes at once (0: the connection alone).",
+        read_by: Modes::WAITS,
         set: |o, v| put(&mut o.tcp_settle, parse::duration(v)),
     },
     Spec {
@@ -300,6 +340,7 @@ pub const SPECS: &[Spec] = &[
         takes: Takes::Bool,
         default: Default::Value("false"),
         help: "Skip the wait (runs without a mesh); never skips the --shutdown quit.",
+        read_by: Modes::WAITS,
         set: |o, v| put(&mut o.disabled, parse::boolean(v)),
     },
     Spec {
@@ -312,6 +353,7 @@ pub const SPECS: &[Spec] = &[
                reap orphans, and when it exits POST the sidecar's quit URL, then exit with the \
                child's status (128+N if signal N killed it). The sidecar is also quit if COMMAND \
                never ran.",
+        read_by: Modes::ALL,
         set: |o, v| put(&mut o.shutdown, parse::boolean(v)),
     },
     Spec {
@@ -323,6 +365,7 @@ pub const SPECS: &[Spec] = &[
         help: "With --shutdown: the quit URL(s) to POST (istio localhost:15020/quitquitquit, \
                linkerd localhost:4191/shutdown, envoy localhost:15000/quitquitquit). http:// \
                only; repeatable or comma-separated.",
+        read_by: Modes::JOB,
         set: |o, v| extend(&mut o.quit_urls, v, quit_url),
     },
     Spec {
@@ -333,6 +376,7 @@ pub const SPECS: &[Spec] = &[
         default: Default::Value("true"),
         help: "With --shutdown: when false, leave the sidecar running if COMMAND failed (non-zero \
                exit, killed, or never started), for restartPolicy: OnFailure.",
+        read_by: Modes::JOB,
         set: |o, v| put(&mut o.shutdown_on_failure, parse::boolean(v)),
     },
     Spec {
@@ -345,6 +389,7 @@ pub const SPECS: &[Spec] = &[
                belongs to a user other than the proxy's (--proxy-uid), then exit 0, so the proxy \
                outlives the application. Checks at least 100ms apart (--interval does not \
                apply), bounded by --timeout; takes no COMMAND.",
+        read_by: Modes::ALL,
         set: |o, v| put(&mut o.wait_app_exit, parse::boolean(v)),
     },
     Spec {
@@ -355,6 +400,7 @@ pub const SPECS: &[Spec] = &[
         default: Default::Derived("readygate's own uid"),
         help: "With --wait-app-exit: the uid(s) whose sockets are the proxy's (Istio 1337, \
                Linkerd 2102). Repeatable or comma-separated.",
+        read_by: Modes::WAIT_APP_EXIT,
         set: |o, v| extend(&mut o.proxy_uids, v, uid),
     },
     Spec {
@@ -365,6 +411,7 @@ pub const SPECS: &[Spec] = &[
         default: Default::Derived("off"),
         help: "Copy readygate's own executable to DIR/readygate (atomically, mode 0755) and exit: \
                an init container fills an emptyDir that a shell-less container then runs it from.",
+        read_by: Modes::ALL,
         set: |o, v| put(&mut o.install, path(v).map(Some)),
     },
     Spec {
@@ -377,6 +424,7 @@ pub const SPECS: &[Spec] = &[
                while waiting), write its reason here, where Kubernetes shows it in kubectl \
                describe pod. Never written after exec, nor for a Job's child; by \
                --wait-app-exit and --install only when given.",
+        read_by: Modes::ALL,
         set: |o, v| put(&mut o.termination_log, path(v).map(Some)),
     },
     Spec {
@@ -386,6 +434,7 @@ pub const SPECS: &[Spec] = &[
         takes: Takes::Bool,
         default: Default::Value("false"),
         help: "Print errors only (--verbose wins if both are set).",
+        read_by: Modes::ALL,
         set: |o, v| put(&mut o.quiet, parse::boolean(v)),
     },
     Spec {
@@ -395,6 +444,7 @@ pub const SPECS: &[Spec] = &[
         takes: Takes::Bool,
         default: Default::Value("false"),
         help: "Print debug logs, including every attempt.",
+        read_by: Modes::ALL,
         set: |o, v| put(&mut o.verbose, parse::boolean(v)),
     },
     Spec {
@@ -405,6 +455,7 @@ pub const SPECS: &[Spec] = &[
         default: Default::Value("text"),
         help: "Log line encoding: text, or json (one object per line with time, severity, \
                message).",
+        read_by: Modes::ALL,
         set: |o, v| put(&mut o.log_format, log_format(v)),
     },
 ];

@@ -1,21 +1,22 @@
-//! The one owner of signal handling: [`POLICY`], a table saying for every signal number what
-//! readygate does with it and why, and the listeners that carry it out. Code and tests both read
-//! the table, so what happens to a signal is decided in this one place.
+//! What readygate does with each signal, and why: [`POLICY`], one table for every signal number
+//! that both the code and the tests read, so what happens to a signal is decided in this one
+//! place. The mechanism that carries it out (blocking the signals and reading them with who sent
+//! them) is `signalfd`.
 //!
-//! Handlers are installed before the first probe. That matters when readygate is PID 1 of a
-//! container: the kernel drops any signal PID 1 has no handler for, so without them SIGTERM
-//! would be ignored and the pod would wait for its grace period to end in SIGKILL.
+//! Each rule says what happens when someone **sends** the signal (kill, tkill, sigqueue: the
+//! kernel records a `si_code` at or below zero) and when the kernel **raises** it about readygate
+//! itself (a positive `si_code`, such as a fault, a CPU limit or a terminal's Ctrl-C; or
+//! readygate's own PID as the sender, as for SIGPIPE after its own write to a closed pipe). A
+//! real fault is never read at all: the kernel forces its default action even on a blocked
+//! signal, so readygate still dies of a fault of its own.
 //!
-//! In Job mode (`--shutdown`) no signal that can be caught kills or stops readygate: as the
-//! child's parent (often PID 1) it must outlive the child to reap it and quit the sidecar. Like
-//! tini and dumb-init, it forwards everything except a short list with reasons.
+//! In Job mode (`--shutdown`) nothing anyone sends kills or stops readygate: as the child's
+//! parent (often PID 1) it must outlive the child to reap it and quit the sidecar. Like dumb-init
+//! it forwards every signal that can be sent, except SIGCHLD (its own) and libc's reserved
+//! real-time signals. While a gate waits (before exec, or `--wait-app-exit`), a sent signal whose
+//! default action would end readygate ends the wait instead, with 128+N and a log line.
 
-use std::io;
-use std::task::{Context, Poll, Waker};
-
-use tokio::signal::unix::{signal, Signal, SignalKind};
-
-use crate::sys;
+use crate::sys::SignalSet;
 
 /// What readygate does with a signal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,17 +24,18 @@ pub enum Action {
     /// A request to stop. While waiting: ends the wait with 128+N and the command never runs.
     /// In Job mode, once the command runs: forwarded to it, a second one too.
     EndsWait,
-    /// Job mode: forwarded to the command. One arriving during the wait is held and forwarded
-    /// once the command runs.
+    /// Job mode: forwarded to the command. One arriving during the wait is held (left pending)
+    /// and forwarded once the command runs. While a plain gate waits it ends the wait if its
+    /// default action would have ended readygate.
     Forward,
-    /// Job mode: SIGCHLD drives the reaping loop; never forwarded.
+    /// SIGCHLD drives Job mode's reaping loop; never forwarded.
     Reap,
-    /// Job mode: caught and dropped (a debug line), so it neither kills readygate nor reaches
-    /// the command. Caught rather than ignored: an ignored disposition would survive into the
-    /// command's exec, a handler does not.
+    /// Dropped with a debug line: it is about readygate's own writes, limits or descriptors and
+    /// means nothing to the command, which gets its own.
     Absorb,
-    /// Left at its default action (terminate with a core dump): a fault in readygate itself.
-    /// A handler returning from a real fault would re-run the faulting instruction forever.
+    /// A fault in readygate itself: it ends readygate with the default action (terminate with a
+    /// core dump). A handler returning from a real fault would re-run the faulting instruction
+    /// forever; the kernel forces the default action on a blocked one.
     Fault,
     /// SIGKILL and SIGSTOP: the kernel lets no process catch, block or ignore them.
     Uncatchable,
@@ -45,6 +47,50 @@ impl Action {
     /// Whether Job mode passes the signal on to the command.
     pub fn forwarded(self) -> bool {
         matches!(self, Action::EndsWait | Action::Forward)
+    }
+}
+
+/// What the kernel does with a signal nobody handles (signal(7)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    Terminate,
+    /// Terminate and dump core.
+    Core,
+    Ignore,
+    Stop,
+    /// Resume a stopped process (otherwise ignored).
+    Continue,
+}
+
+impl Disposition {
+    /// Whether the default action ends the process.
+    pub fn ends_the_process(self) -> bool {
+        matches!(self, Disposition::Terminate | Disposition::Core)
+    }
+}
+
+/// Who raised a signal, read from its `siginfo`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Another process sent it (kill, tkill, tgkill, sigqueue, a POSIX timer or message queue
+    /// of another's making): for the command.
+    Sent,
+    /// The kernel raised it about readygate itself (a fault, a limit, its own write), or
+    /// readygate raised it itself.
+    Raised,
+}
+
+/// Classifies a signal by its `si_code` and sender PID. `si_code` above zero is the kernel's
+/// (SI_KERNEL, a fault's code, CLD_* and POLL_* codes); at or below zero (SI_USER, SI_QUEUE,
+/// SI_TIMER, SI_MESGQ, SI_ASYNCIO, SI_SIGIO, SI_TKILL, SI_DETHREAD, SI_ASYNCNL) a process sent it,
+/// unless that process is readygate: the kernel sends SIGPIPE and SIGXFSZ after a write as SI_USER
+/// with the writer's own PID. A sender in an outer PID namespace shows as PID 0, never as
+/// readygate's.
+pub fn origin(si_code: i32, sender: u32, own_pid: u32) -> Origin {
+    if si_code > 0 || (sender == own_pid && sender != 0) {
+        Origin::Raised
+    } else {
+        Origin::Sent
     }
 }
 
@@ -88,110 +134,151 @@ impl Signals {
 /// The kernel's first real-time signal; libc hands out only those from `SIGRTMIN()` on.
 const KERNEL_SIGRTMIN: i32 = 32;
 
-/// One entry of the policy: which signals, what readygate does with them, and why.
+/// One entry of the policy: which signals, their default action, what readygate does with
+/// them when sent and when raised by the kernel about readygate, and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rule {
     pub signals: Signals,
-    pub action: Action,
+    pub default: Disposition,
+    pub sent: Action,
+    pub raised: Action,
     pub why: &'static str,
 }
 
-const fn one(number: i32, name: &'static str, action: Action, why: &'static str) -> Rule {
+impl Rule {
+    /// The action for a signal of this rule raised as `origin` says.
+    pub fn action(&self, origin: Origin) -> Action {
+        match origin {
+            Origin::Sent => self.sent,
+            Origin::Raised => self.raised,
+        }
+    }
+}
+
+const fn one(
+    number: i32,
+    name: &'static str,
+    default: Disposition,
+    (sent, raised): (Action, Action),
+    why: &'static str,
+) -> Rule {
     Rule {
         signals: Signals::One(number, name),
-        action,
+        default,
+        sent,
+        raised,
         why,
     }
 }
 
 use Action::{Absorb, EndsWait, Fault, Forward, Hold, Reap, Uncatchable};
+use Disposition::{Continue, Core, Ignore, Stop, Terminate};
+
+/// Forwarded however it was raised: a terminal's driver raises these for the whole foreground
+/// process group, the command included, and readygate itself never raises them.
+const ALWAYS: (Action, Action) = (Forward, Forward);
+/// Sent, for the command; raised by the kernel, about readygate's own writes, limits or
+/// descriptors, dropped.
+const UNLESS_OWN: (Action, Action) = (Forward, Absorb);
+/// Sent, for the command; raised by the kernel, a fault of readygate's own that ends it.
+const UNLESS_FAULT: (Action, Action) = (Forward, Fault);
+const STOP_REQUEST: (Action, Action) = (EndsWait, EndsWait);
 
 /// The whole policy: every signal from 1 to `SIGRTMAX()` is covered by exactly one rule (a unit
 /// test checks it). Reasons are written for the person deciding whether to change one.
 #[rustfmt::skip]
 pub const POLICY: [Rule; 33] = [
-    // Requests to stop: they end the wait; in Job mode the command must hear them.
-    one(libc::SIGTERM, "SIGTERM", EndsWait,
+    // Requests to stop: they end the wait; in Job mode the command must hear them. A terminal
+    // raises SIGINT, SIGQUIT and SIGHUP through the kernel: still requests.
+    one(libc::SIGTERM, "SIGTERM", Terminate, STOP_REQUEST,
         "the kubelet's and docker stop's request to stop"),
-    one(libc::SIGINT, "SIGINT", EndsWait,
+    one(libc::SIGINT, "SIGINT", Terminate, STOP_REQUEST,
         "Ctrl-C; a second one is forwarded too (some apps then stop at once)"),
-    one(libc::SIGHUP, "SIGHUP", EndsWait,
+    one(libc::SIGHUP, "SIGHUP", Terminate, STOP_REQUEST,
         "terminal gone, or the conventional 'reload your config'"),
-    one(libc::SIGQUIT, "SIGQUIT", EndsWait,
+    one(libc::SIGQUIT, "SIGQUIT", Core, STOP_REQUEST,
         "Ctrl-\\: stop and dump (the JVM prints its threads)"),
     // Messages for the application: whoever signals the container signals readygate.
-    one(libc::SIGUSR1, "SIGUSR1", Forward,
+    one(libc::SIGUSR1, "SIGUSR1", Terminate, ALWAYS,
         "application-defined (log reopen, debug toggles)"),
-    one(libc::SIGUSR2, "SIGUSR2", Forward,
+    one(libc::SIGUSR2, "SIGUSR2", Terminate, ALWAYS,
         "application-defined (graceful reload in nginx, unicorn)"),
-    one(libc::SIGWINCH, "SIGWINCH", Forward,
+    one(libc::SIGWINCH, "SIGWINCH", Ignore, ALWAYS,
         "terminal resized: interactive children redraw"),
-    one(libc::SIGALRM, "SIGALRM", Forward,
-        "readygate sets no alarm (its timers are epoll timeouts): one sent to it is for the \
+    one(libc::SIGALRM, "SIGALRM", Terminate, ALWAYS,
+        "readygate sets no alarm (its timers are epoll timeouts): one it gets is for the \
          application"),
-    one(libc::SIGVTALRM, "SIGVTALRM", Forward,
-        "readygate sets no interval timer: one sent to it is for the application"),
-    one(libc::SIGPROF, "SIGPROF", Forward,
-        "readygate runs no profiler timer: one sent to it is for the application"),
-    one(libc::SIGIO, "SIGIO", Forward,
-        "readygate uses no O_ASYNC descriptor: one sent to it is for the application"),
-    one(libc::SIGPWR, "SIGPWR", Forward,
+    one(libc::SIGVTALRM, "SIGVTALRM", Terminate, ALWAYS,
+        "readygate sets no interval timer: one it gets is for the application"),
+    one(libc::SIGPROF, "SIGPROF", Terminate, ALWAYS,
+        "readygate runs no profiler timer: one it gets is for the application"),
+    one(libc::SIGPWR, "SIGPWR", Terminate, ALWAYS,
         "power failure: an init tells the application, which may save its state"),
-    one(libc::SIGSTKFLT, "SIGSTKFLT", Forward,
+    one(libc::SIGSTKFLT, "SIGSTKFLT", Terminate, ALWAYS,
         "unused by Linux itself: only ever sent by hand, to the application"),
-    one(libc::SIGABRT, "SIGABRT", Forward,
-        "sent by hand it asks the application to abort and dump; readygate's own abort() still \
-         ends it (abort restores the default action)"),
+    one(libc::SIGIO, "SIGIO", Terminate, UNLESS_OWN,
+        "sent, for the application; raised, about an O_ASYNC descriptor of readygate's (it has \
+         none)"),
     // Job control: readygate never stops, so it keeps reaping, forwarding and can still quit
     // the sidecar; the command decides (by default it stops, and SIGCONT resumes it).
-    one(libc::SIGTSTP, "SIGTSTP", Forward,
+    one(libc::SIGTSTP, "SIGTSTP", Stop, ALWAYS,
         "Ctrl-Z or a stop request: the command stops, readygate keeps supervising"),
-    one(libc::SIGTTIN, "SIGTTIN", Forward,
+    one(libc::SIGTTIN, "SIGTTIN", Stop, ALWAYS,
         "background read from the terminal: the command's business; readygate reads none"),
-    one(libc::SIGTTOU, "SIGTTOU", Forward,
+    one(libc::SIGTTOU, "SIGTTOU", Stop, ALWAYS,
         "background write to the terminal: the command's business; readygate keeps supervising"),
-    one(libc::SIGCONT, "SIGCONT", Forward,
+    one(libc::SIGCONT, "SIGCONT", Continue, ALWAYS,
         "resumes a command a forwarded stop signal stopped"),
-    // About readygate itself, never the command's business.
-    one(libc::SIGCHLD, "SIGCHLD", Reap,
+    // Sent, for the application like any other; raised, about readygate itself.
+    one(libc::SIGURG, "SIGURG", Ignore, UNLESS_OWN,
+        "sent, for the application (readygate is not a Go program: it is no runtime's \
+         preemption signal of its own); raised, out-of-band data on a socket of readygate's"),
+    one(libc::SIGPIPE, "SIGPIPE", Terminate, UNLESS_OWN,
+        "sent, for the application; raised, about readygate's own write to a closed pipe (a \
+         closed stderr), which fails with EPIPE instead"),
+    one(libc::SIGXCPU, "SIGXCPU", Core, UNLESS_OWN,
+        "sent, for the application; raised, readygate's own CPU limit (the command has its \
+         own)"),
+    one(libc::SIGXFSZ, "SIGXFSZ", Core, UNLESS_OWN,
+        "sent, for the application; raised, readygate's own file-size limit (its write fails \
+         with EFBIG instead)"),
+    one(libc::SIGABRT, "SIGABRT", Core, UNLESS_FAULT,
+        "sent, it asks the application to abort and dump; readygate's own abort() still ends it"),
+    one(libc::SIGSEGV, "SIGSEGV", Core, UNLESS_FAULT,
+        "sent (a runtime, kill -SEGV, a chaos tool), for the application; raised, a fault in \
+         readygate itself"),
+    one(libc::SIGBUS, "SIGBUS", Core, UNLESS_FAULT,
+        "sent, for the application; raised, a fault in readygate itself"),
+    one(libc::SIGFPE, "SIGFPE", Core, UNLESS_FAULT,
+        "sent, for the application; raised, a fault in readygate itself"),
+    one(libc::SIGILL, "SIGILL", Core, UNLESS_FAULT,
+        "sent, for the application; raised, a fault in readygate itself"),
+    one(libc::SIGTRAP, "SIGTRAP", Core, UNLESS_FAULT,
+        "sent, for the application; raised, a breakpoint or trace trap in readygate itself"),
+    one(libc::SIGSYS, "SIGSYS", Core, UNLESS_FAULT,
+        "sent, for the application; raised, a system call of readygate's refused (seccomp)"),
+    // Readygate's own.
+    one(libc::SIGCHLD, "SIGCHLD", Ignore, (Reap, Reap),
         "about readygate's own children: it drives readygate's reaping"),
-    one(libc::SIGURG, "SIGURG", Absorb,
-        "Go's runtime uses it for preemption; forwarding has killed children"),
-    one(libc::SIGPIPE, "SIGPIPE", Absorb,
-        "about readygate's own writes (a closed stderr), which fail with EPIPE instead; \
-         meaningless to the child"),
-    one(libc::SIGXCPU, "SIGXCPU", Absorb,
-        "readygate's own CPU limit; the command has its own and gets its own signal"),
-    one(libc::SIGXFSZ, "SIGXFSZ", Absorb,
-        "readygate's own file-size limit (its write fails with EFBIG instead); the command gets \
-         its own"),
-    one(libc::SIGSEGV, "SIGSEGV", Fault,
-        "synchronous fault in readygate itself, not a message"),
-    one(libc::SIGBUS, "SIGBUS", Fault,
-        "synchronous fault in readygate itself, not a message"),
-    one(libc::SIGFPE, "SIGFPE", Fault,
-        "synchronous fault in readygate itself, not a message"),
-    one(libc::SIGILL, "SIGILL", Fault,
-        "synchronous fault in readygate itself, not a message"),
-    one(libc::SIGTRAP, "SIGTRAP", Fault,
-        "breakpoint or trace trap in readygate itself, not a message"),
-    one(libc::SIGSYS, "SIGSYS", Fault,
-        "a system call readygate made was refused (seccomp), not a message"),
-    one(libc::SIGKILL, "SIGKILL", Uncatchable,
+    one(libc::SIGKILL, "SIGKILL", Terminate, (Uncatchable, Uncatchable),
         "readygate dies and the child is orphaned"),
-    one(libc::SIGSTOP, "SIGSTOP", Uncatchable,
+    one(libc::SIGSTOP, "SIGSTOP", Stop, (Uncatchable, Uncatchable),
         "it stops readygate itself until SIGCONT"),
     Rule {
         signals: Signals::LibcReserved,
-        action: Hold,
+        default: Terminate,
+        sent: Hold,
+        raised: Hold,
         why: "libc's own thread signals: no handler can be installed, and forwarded they would \
               confuse the child's libc",
     },
     Rule {
         signals: Signals::RealTime,
-        action: Forward,
-        why: "application-defined real-time signals (like standard ones, two of the same \
-              arriving together may be forwarded as one)",
+        default: Terminate,
+        sent: Forward,
+        raised: Absorb,
+        why: "application-defined real-time signals, forwarded one for one as they queue; raised \
+              by the kernel only about a descriptor of readygate's (it sets none)",
     },
 ];
 
@@ -216,133 +303,86 @@ pub fn named(signal: i32) -> Option<String> {
     }
 }
 
-/// Every signal number covered by a rule with `action`.
-fn with_action(action: Action) -> impl Iterator<Item = i32> {
+/// Every signal number covered by a rule that `keep` accepts.
+fn numbers_where(keep: impl Fn(&Rule) -> bool) -> impl Iterator<Item = i32> {
     POLICY
         .iter()
-        .filter(move |rule| rule.action == action)
+        .filter(move |rule| keep(rule))
         .flat_map(|rule| rule.signals.numbers())
 }
 
-/// What Job mode's listeners heard.
+fn set_where(keep: impl Fn(&Rule) -> bool) -> SignalSet {
+    // Every number in the table is 1..=SIGRTMAX (64 on Linux), which a set holds.
+    SignalSet::of(numbers_where(keep)).unwrap_or_default()
+}
+
+/// What a listener is listening for: the phase of readygate's run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JobSignal {
+pub enum Phase {
+    /// A plain gate (before exec) or `--wait-app-exit`: every signal whose default action would
+    /// end readygate is caught instead and ends the wait; the others keep their defaults.
+    Gate,
+    /// Job mode before the command runs: every catchable signal is blocked so none can kill or
+    /// stop readygate; the requests to stop end the wait, the rest stay pending for the command.
+    JobWait,
+    /// Job mode while the command runs: every catchable signal is read and acted on.
+    JobRun,
+}
+
+impl Phase {
+    /// The signals blocked in this phase (so that they stay pending until read, and never act
+    /// by their default action).
+    pub fn blocked(self) -> SignalSet {
+        match self {
+            Phase::Gate => set_where(|r| r.default.ends_the_process() && r.sent != Uncatchable),
+            Phase::JobWait | Phase::JobRun => set_where(|r| r.sent != Uncatchable),
+        }
+    }
+
+    /// The signals read in this phase; blocked ones not read stay pending.
+    pub fn read(self) -> SignalSet {
+        match self {
+            Phase::Gate => Phase::Gate.blocked(),
+            Phase::JobWait => set_where(|r| r.sent == EndsWait),
+            Phase::JobRun => set_where(|r| !matches!(r.sent, Uncatchable | Hold)),
+        }
+    }
+
+    /// What readygate does with `signal`, raised as `origin` says, in this phase.
+    pub fn heard(self, signal: i32, origin: Origin) -> Heard {
+        let Some(rule) = rule(signal) else {
+            return Heard::Absorbed(signal);
+        };
+        match (self, rule.action(origin)) {
+            (_, Fault) => Heard::Fault(signal),
+            (_, Absorb) => Heard::Absorbed(signal),
+            (_, Reap) => Heard::Child,
+            (Phase::JobRun, EndsWait | Forward) => Heard::Forward(signal),
+            // Never read in these phases (not in `read()`): dropped if ever.
+            (Phase::JobRun, Hold | Uncatchable) | (Phase::JobWait, Forward | Hold) => {
+                Heard::Absorbed(signal)
+            }
+            (_, Uncatchable) => Heard::Absorbed(signal),
+            (Phase::JobWait, EndsWait) | (Phase::Gate, EndsWait | Forward | Hold) => {
+                Heard::Stop(signal)
+            }
+        }
+    }
+}
+
+/// What a listener heard, and what to do about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Heard {
+    /// End the wait with 128+N; the command does not run.
+    Stop(i32),
+    /// Job mode: pass it on to the command.
+    Forward(i32),
     /// SIGCHLD: some child (the command or an orphan) changed state; time to reap.
     Child,
-    /// A signal whose rule forwards it: pass it on to the child.
-    Forward(i32),
-    /// A signal whose rule absorbs it: caught so it cannot kill readygate, and dropped.
+    /// Dropped (a debug line): about readygate itself, nothing for the command.
     Absorbed(i32),
-}
-
-/// Job mode's listeners: one for every signal the policy has Job mode catch. Installed before
-/// the wait, so a signal between the wait and the spawn is held, not lost, and a signal
-/// during the wait cannot kill readygate with its default action.
-pub struct JobSignals {
-    child: Signal,
-    others: Vec<(i32, Action, Signal)>,
-}
-
-impl JobSignals {
-    /// Blocks the [`Hold`] signals and installs the handlers; must run inside the tokio runtime,
-    /// before readygate starts any thread (a thread inherits the mask of the one creating it).
-    pub fn install() -> io::Result<Self> {
-        sys::block_signals(with_action(Hold))?;
-        let mut others = Vec::new();
-        // SIGCHLD (Reap) has a listener of its own, polled first.
-        for rule in POLICY
-            .iter()
-            .filter(|r| matches!(r.action, EndsWait | Forward | Absorb))
-        {
-            for n in rule.signals.numbers() {
-                others.push((n, rule.action, signal(SignalKind::from_raw(n))?));
-            }
-        }
-        let child = signal(SignalKind::child())?;
-        Ok(JobSignals { child, others })
-    }
-
-    /// Waits for the next signal. SIGCHLD comes first when several are pending, so a child's
-    /// exit is noticed before a signal is forwarded to it.
-    pub async fn recv(&mut self) -> JobSignal {
-        std::future::poll_fn(|cx| {
-            if self.child.poll_recv(cx).is_ready() {
-                return Poll::Ready(JobSignal::Child);
-            }
-            for (n, action, listener) in &mut self.others {
-                if listener.poll_recv(cx).is_ready() {
-                    return Poll::Ready(match action {
-                        Absorb => JobSignal::Absorbed(*n),
-                        _ => JobSignal::Forward(*n),
-                    });
-                }
-            }
-            Poll::Pending
-        })
-        .await
-    }
-}
-
-/// Why [`unless_stopped`] did not return its work's output.
-#[derive(Debug)]
-pub enum Stopped {
-    /// This wait-ending signal arrived first (or as the work finished).
-    Signal(i32),
-    /// The handlers could not be installed.
-    SetupFailed(io::Error),
-}
-
-/// Runs `work` raced against the signals that end a wait ([`Action::EndsWait`]). A signal
-/// already pending when `work` finishes still wins: a SIGTERM racing the last probe must stop
-/// the command from starting. Must run inside the tokio runtime.
-pub async fn unless_stopped<F: std::future::Future>(work: F) -> Result<F::Output, Stopped> {
-    let mut signals = WaitSignals::install().map_err(Stopped::SetupFailed)?;
-    let output = tokio::select! {
-        biased;
-        signal = signals.recv() => return Err(Stopped::Signal(signal)),
-        output = work => output,
-    };
-    match signals.pending() {
-        Some(signal) => Err(Stopped::Signal(signal)),
-        None => Ok(output),
-    }
-}
-
-/// Listeners for the signals that end the wait ([`Action::EndsWait`]).
-pub struct WaitSignals(Vec<(i32, Signal)>);
-
-impl WaitSignals {
-    /// Installs the handlers; must run inside the tokio runtime.
-    pub fn install() -> io::Result<Self> {
-        with_action(EndsWait)
-            .map(|n| Ok((n, signal(SignalKind::from_raw(n))?)))
-            .collect::<io::Result<_>>()
-            .map(WaitSignals)
-    }
-
-    /// Waits for the first of the signals; returns its number.
-    pub async fn recv(&mut self) -> i32 {
-        std::future::poll_fn(|cx| self.poll_any(cx)).await
-    }
-
-    /// A signal that has already arrived, without waiting: checked once more after the wait
-    /// succeeds, so a SIGTERM racing the last probe still stops the command from starting.
-    pub fn pending(&mut self) -> Option<i32> {
-        let mut cx = Context::from_waker(Waker::noop());
-        match self.poll_any(&mut cx) {
-            Poll::Ready(n) => Some(n),
-            Poll::Pending => None,
-        }
-    }
-
-    fn poll_any(&mut self, cx: &mut Context<'_>) -> Poll<i32> {
-        for (n, listener) in &mut self.0 {
-            if listener.poll_recv(cx).is_ready() {
-                return Poll::Ready(*n);
-            }
-        }
-        Poll::Pending
-    }
+    /// A fault of readygate's own: it must end readygate by its default action.
+    Fault(i32),
 }
 
 #[cfg(test)]
@@ -400,28 +440,159 @@ mod tests {
     }
 
     #[test]
-    fn the_wait_ends_on_the_four_stop_requests_only() {
-        let mut ends: Vec<i32> = with_action(EndsWait).collect();
+    fn default_actions_are_the_kernels() {
+        // signal(7): the only ones that do not end a process by default.
+        let spare: Vec<i32> = (1..=libc::SIGRTMAX())
+            .filter(|&n| !rule(n).unwrap().default.ends_the_process())
+            .collect();
+        let mut expected = [
+            libc::SIGCHLD,
+            libc::SIGCONT,
+            libc::SIGSTOP,
+            libc::SIGTSTP,
+            libc::SIGTTIN,
+            libc::SIGTTOU,
+            libc::SIGURG,
+            libc::SIGWINCH,
+        ];
+        expected.sort_unstable();
+        assert_eq!(spare, expected);
+    }
+
+    #[test]
+    fn si_codes_at_or_below_zero_are_sent_and_positive_ones_raised_by_the_kernel() {
+        let me = 4242;
+        for sent in [
+            libc::SI_USER,
+            libc::SI_QUEUE,
+            libc::SI_TIMER,
+            libc::SI_MESGQ,
+            libc::SI_ASYNCIO,
+            libc::SI_SIGIO,
+            libc::SI_TKILL,
+            libc::SI_DETHREAD,
+            libc::SI_ASYNCNL,
+        ] {
+            assert_eq!(origin(sent, 77, me), Origin::Sent, "si_code {sent}");
+            // From an outer PID namespace the sender shows as PID 0.
+            assert_eq!(origin(sent, 0, me), Origin::Sent, "si_code {sent}");
+            // readygate's own (the kernel sends SIGPIPE after its write as SI_USER from it).
+            assert_eq!(origin(sent, me, me), Origin::Raised, "si_code {sent}");
+        }
+        // SI_KERNEL, and the codes of faults, children and I/O, all positive.
+        for raised in [libc::SI_KERNEL, 1, 2, 3, 4, 5, 6] {
+            assert_eq!(origin(raised, 0, me), Origin::Raised, "si_code {raised}");
+            assert_eq!(origin(raised, 77, me), Origin::Raised, "si_code {raised}");
+        }
+    }
+
+    #[test]
+    fn in_job_mode_every_sent_signal_but_sigchld_and_libcs_own_reaches_the_command() {
+        for n in 1..=libc::SIGRTMAX() {
+            let heard = Phase::JobRun.heard(n, Origin::Sent);
+            let kept = [libc::SIGKILL, libc::SIGSTOP, libc::SIGCHLD].contains(&n)
+                || Signals::LibcReserved.contains(n);
+            if kept {
+                assert_ne!(heard, Heard::Forward(n), "{}", name(n));
+            } else {
+                assert_eq!(heard, Heard::Forward(n), "{}", name(n));
+                assert!(Phase::JobRun.read().contains(n), "{}", name(n));
+            }
+            let catchable = ![libc::SIGKILL, libc::SIGSTOP].contains(&n);
+            assert_eq!(
+                Phase::JobRun.blocked().contains(n),
+                catchable,
+                "{}",
+                name(n)
+            );
+            assert_eq!(
+                Phase::JobWait.blocked().contains(n),
+                catchable,
+                "{}",
+                name(n)
+            );
+        }
+    }
+
+    #[test]
+    fn raised_about_readygate_itself_faults_end_it_and_the_rest_are_absorbed() {
+        for n in [
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGFPE,
+            libc::SIGILL,
+            libc::SIGTRAP,
+            libc::SIGSYS,
+            libc::SIGABRT,
+        ] {
+            for phase in [Phase::Gate, Phase::JobRun] {
+                assert_eq!(
+                    phase.heard(n, Origin::Raised),
+                    Heard::Fault(n),
+                    "{}",
+                    name(n)
+                );
+            }
+        }
+        for n in [
+            libc::SIGPIPE,
+            libc::SIGXCPU,
+            libc::SIGXFSZ,
+            libc::SIGURG,
+            libc::SIGIO,
+        ] {
+            for phase in [Phase::Gate, Phase::JobRun] {
+                assert_eq!(
+                    phase.heard(n, Origin::Raised),
+                    Heard::Absorbed(n),
+                    "{}",
+                    name(n)
+                );
+            }
+        }
+        // A terminal's Ctrl-C, Ctrl-Z and resize are raised by the kernel for the whole group.
+        for n in [libc::SIGINT, libc::SIGTSTP, libc::SIGWINCH] {
+            assert_eq!(Phase::JobRun.heard(n, Origin::Raised), Heard::Forward(n));
+        }
+        assert_eq!(
+            Phase::Gate.heard(libc::SIGINT, Origin::Raised),
+            Heard::Stop(libc::SIGINT)
+        );
+    }
+
+    #[test]
+    fn job_mode_waits_end_on_the_four_stop_requests_only_the_rest_stay_pending() {
+        let mut ends: Vec<i32> = (1..=libc::SIGRTMAX())
+            .filter(|&n| Phase::JobWait.read().contains(n))
+            .collect();
         ends.sort_unstable();
         assert_eq!(
             ends,
             [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGTERM]
         );
+        for n in ends {
+            assert_eq!(Phase::JobWait.heard(n, Origin::Sent), Heard::Stop(n));
+        }
     }
 
     #[test]
-    fn signals_about_readygate_itself_are_never_forwarded() {
-        for n in [
-            libc::SIGCHLD,
-            libc::SIGURG,
-            libc::SIGPIPE,
-            libc::SIGKILL,
-            libc::SIGSTOP,
-            libc::SIGSEGV,
-            KERNEL_SIGRTMIN,
-        ] {
-            let rule = rule(n).unwrap();
-            assert!(!rule.action.forwarded(), "{}", name(n));
+    fn a_gate_ends_on_every_sent_signal_whose_default_would_end_readygate() {
+        for n in 1..=libc::SIGRTMAX() {
+            let kills = rule(n).unwrap().default.ends_the_process() && n != libc::SIGKILL;
+            assert_eq!(Phase::Gate.blocked().contains(n), kills, "{}", name(n));
+            assert_eq!(Phase::Gate.read().contains(n), kills, "{}", name(n));
+            if kills {
+                assert_eq!(
+                    Phase::Gate.heard(n, Origin::Sent),
+                    Heard::Stop(n),
+                    "{}",
+                    name(n)
+                );
+            }
+        }
+        // Stops and the signals ignored by default keep their default actions.
+        for n in [libc::SIGTSTP, libc::SIGCHLD, libc::SIGWINCH, libc::SIGURG] {
+            assert!(!Phase::Gate.blocked().contains(n), "{}", name(n));
         }
     }
 }

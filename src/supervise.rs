@@ -17,7 +17,8 @@ use std::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::exit;
-use crate::signals::{self, JobSignal, JobSignals};
+use crate::signalfd::Listener;
+use crate::signals::{self, Heard, Phase};
 use crate::sys::{self, Pid, Reaped};
 
 /// How the supervised command ended.
@@ -31,23 +32,22 @@ pub enum Ended {
     Lost(io::Error),
 }
 
-/// Job mode's signal listeners and reaper, set up before the wait so nothing is missed.
-pub struct Supervisor {
-    signals: JobSignals,
+/// Job mode's reaper, with the listener made before the wait (in [`Phase::JobWait`]), so that a
+/// signal arriving before the command runs is held for it, not lost.
+pub struct Supervisor<'a> {
+    signals: &'a mut Listener,
 }
 
-impl Supervisor {
-    /// Installs the signal handlers and, unless readygate is PID 1, becomes a child subreaper.
-    /// Must run inside the tokio runtime.
-    pub fn install() -> io::Result<Self> {
-        let signals = JobSignals::install()?;
+impl<'a> Supervisor<'a> {
+    /// Unless readygate is PID 1, becomes a child subreaper, so orphans come to it.
+    pub fn new(signals: &'a mut Listener) -> Self {
         if std::process::id() != 1 {
             if let Err(e) = sys::become_subreaper() {
                 // Only orphan reaping is lost; the command is still supervised.
                 warn!("cannot become a child subreaper; orphans go to init instead: {e}");
             }
         }
-        Ok(Supervisor { signals })
+        Supervisor { signals }
     }
 
     /// Spawns `command`, forwards signals to it until it exits, reaping orphans meanwhile.
@@ -73,6 +73,11 @@ impl Supervisor {
         };
         // The handle is dropped unwaited: the reaping loop below owns the child's status.
         drop(child);
+        // From now on every signal is read, those held during the wait first. If the listener
+        // cannot widen, they stay pending: the command still runs and is reaped.
+        if let Err(e) = self.signals.enter(Phase::JobRun) {
+            warn!("cannot listen for the signals to forward; they stay with readygate: {e}");
+        }
         info!(
             pid,
             command = %program.to_string_lossy(),
@@ -94,22 +99,19 @@ impl Supervisor {
                 Ok(None) => {}
                 Err(e) => return Ended::Lost(e),
             }
-            match self.signals.recv().await {
-                JobSignal::Child => {}
+            match self.signals.next().await {
+                Heard::Child => {}
                 // The command is not reaped yet (that happens only above), so its PID is still
                 // its own: the signal cannot reach a recycled PID.
-                JobSignal::Forward(signal) => match sys::kill(pid, signal) {
+                Heard::Forward(signal) => match sys::kill(pid, signal) {
                     Ok(()) => info!(
                         signal = signals::name(signal),
                         pid, "forwarded to the command"
                     ),
                     Err(e) => debug!(signal = signals::name(signal), pid, "not forwarded: {e}"),
                 },
-                JobSignal::Absorbed(signal) => debug!(
-                    signal = signals::name(signal),
-                    why = signals::rule(signal).map_or("", |rule| rule.why),
-                    "not forwarded to the command"
-                ),
+                // Not heard once the command runs (the listener absorbs or dies of these).
+                Heard::Stop(_) | Heard::Absorbed(_) | Heard::Fault(_) => {}
             }
         }
     }

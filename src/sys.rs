@@ -1,8 +1,10 @@
 //! The only `unsafe` in readygate: thin wrappers over the libc calls Job mode needs (waitpid,
-//! kill, prctl, rt_sigprocmask) and the uid `--wait-app-exit` needs (geteuid), each with its
-//! SAFETY argument, and the descriptor check made before the runtime starts. Everything else calls these safe functions.
+//! kill, prctl), the signal calls (rt_sigprocmask, signalfd4, rt_sigaction, tgkill), the uid
+//! `--wait-app-exit` needs (geteuid), each with its SAFETY argument, and the descriptor check made
+//! before the runtime starts. Everything else calls these safe functions.
 
 use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus};
@@ -95,25 +97,117 @@ pub fn become_subreaper() -> io::Result<()> {
     }
 }
 
-/// Blocks `signals` in the calling thread (and every thread it starts later), so they stay
-/// pending instead of acting. For the real-time signals libc keeps for itself (see
-/// `signals::Signals::LibcReserved`): their default action would kill readygate, and libc
-/// refuses both handlers and (glibc) blocking them through `sigprocmask`, so this asks the
-/// kernel directly. A child would inherit the mask: see [`unblock_signals_in_child`].
-pub fn block_signals(signals: impl IntoIterator<Item = i32>) -> io::Result<()> {
-    // The kernel's signal set on 64-bit Linux: one 64-bit word, bit N-1 for signal N.
-    let mut set: u64 = 0;
-    for signal in signals {
-        let bit = u32::try_from(signal - 1)
-            .ok()
-            .filter(|bit| *bit < u64::BITS)
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
-        set |= 1 << bit;
+/// A set of signals as the kernel takes it on Linux: one 64-bit word, bit N-1 for signal N
+/// (1 to 64). libc's `sigset_t` cannot hold the real-time signals libc keeps for itself (its
+/// `sigaddset` refuses them), so readygate builds the kernel's form itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SignalSet(u64);
+
+impl SignalSet {
+    /// The set of `signals`; numbers outside 1..=64 are an error (EINVAL).
+    pub fn of(signals: impl IntoIterator<Item = i32>) -> io::Result<Self> {
+        let mut set = 0u64;
+        for signal in signals {
+            let bit = u32::try_from(signal - 1)
+                .ok()
+                .filter(|bit| *bit < u64::BITS)
+                .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+            set |= 1 << bit;
+        }
+        Ok(SignalSet(set))
     }
-    if set == 0 {
+
+    /// Whether `signal` is in the set.
+    pub fn contains(self, signal: i32) -> bool {
+        u32::try_from(signal - 1).is_ok_and(|bit| bit < u64::BITS && self.0 & (1 << bit) != 0)
+    }
+}
+
+/// Blocks `set` in the calling thread (and every thread it starts later), so its signals stay
+/// pending instead of acting, until a signalfd reads them. The kernel is asked directly: glibc's
+/// `sigprocmask` silently leaves libc's own real-time signals unblocked. A child would inherit
+/// the mask: see [`unblock_signals_in_child`]; `Command::exec` empties it before exec.
+pub fn block_signals(set: SignalSet) -> io::Result<()> {
+    if set == SignalSet::default() {
         return Ok(());
     }
-    set_signal_mask(libc::SIG_BLOCK, set)
+    set_signal_mask(libc::SIG_BLOCK, set.0)
+}
+
+/// A new signalfd (non-blocking, close-on-exec) that reads the pending signals of `set`: with
+/// each one, the `siginfo` that says who raised it, which a signal handler installed through
+/// tokio never sees. The signals must be blocked ([`block_signals`]) or they act before they
+/// can be read.
+pub fn signalfd(set: SignalSet) -> io::Result<OwnedFd> {
+    let fd = signalfd4(-1, set)?;
+    // SAFETY: signalfd4 returned a new descriptor that nothing else owns; OwnedFd closes it once.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `file` (such as a signalfd) registered with the current tokio runtime for readiness to read.
+/// Must be called inside the runtime (tokio panics otherwise: `main` enters it first).
+pub fn async_readable(file: std::fs::File) -> io::Result<tokio::io::unix::AsyncFd<std::fs::File>> {
+    // SAFETY: tokio requires the descriptor to stay open and the same for the AsyncFd's whole
+    // life. The File owns it, the AsyncFd owns the File, and a File never replaces or closes its
+    // descriptor before it is dropped.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(file, tokio::io::Interest::READABLE) }
+        .map_err(io::Error::from)
+}
+
+/// Changes which signals `fd` (a signalfd) reads; the descriptor stays the same.
+pub fn set_signalfd_mask(fd: BorrowedFd<'_>, set: SignalSet) -> io::Result<()> {
+    signalfd4(fd.as_raw_fd(), set).map(drop)
+}
+
+/// The raw `signalfd4` system call, with the kernel's 64-bit set (libc's wrapper takes a
+/// `sigset_t`, which cannot hold libc's reserved real-time signals).
+fn signalfd4(fd: libc::c_int, set: SignalSet) -> io::Result<libc::c_int> {
+    // SAFETY: signalfd4 reads `size_of::<u64>()` bytes from the mask pointer, which points at a
+    // live u64 (the size the kernel expects for its sigset on Linux), and touches no other
+    // memory. `fd` is -1 (a new descriptor) or a signalfd the caller owns.
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_signalfd4,
+            fd,
+            &set.0 as *const u64,
+            std::mem::size_of::<u64>(),
+            libc::SFD_NONBLOCK | libc::SFD_CLOEXEC,
+        )
+    };
+    libc::c_int::try_from(result)
+        .ok()
+        .filter(|fd| *fd >= 0)
+        .ok_or_else(io::Error::last_os_error)
+}
+
+/// Ends readygate as `signal`'s default action would (terminate, or terminate with a core dump):
+/// for a fault the kernel raised about readygate itself that it did not force on it already. The
+/// default action is restored, the signal unblocked and raised at the calling thread. Returns
+/// only if that did not end the process, which the caller then must.
+pub fn die_by_default_action(signal: i32) {
+    // SAFETY: rt_sigaction reads one kernel sigaction from a live, all-zero array (SIG_DFL, no
+    // flags, empty mask, on every architecture) and writes nothing (null old action); the size is
+    // the kernel's 64-bit set. tgkill takes plain integers. Neither touches other memory.
+    unsafe {
+        let default = [0u64; 4];
+        let none: *mut u64 = std::ptr::null_mut();
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            signal,
+            default.as_ptr(),
+            none,
+            std::mem::size_of::<u64>(),
+        );
+        if let Ok(set) = SignalSet::of([signal]) {
+            let _ = set_signal_mask(libc::SIG_UNBLOCK, set.0);
+        }
+        libc::syscall(
+            libc::SYS_tgkill,
+            libc::getpid(),
+            libc::syscall(libc::SYS_gettid),
+            signal,
+        );
+    }
 }
 
 /// The raw `rt_sigprocmask` system call: `how` (SIG_BLOCK, SIG_SETMASK, ...) with the kernel's
@@ -138,13 +232,13 @@ fn set_signal_mask(how: libc::c_int, set: u64) -> io::Result<()> {
     }
 }
 
-/// Makes the process `command` starts begin with no signal blocked, whatever readygate blocks.
-/// std does not guarantee it: with glibc's `posix_spawn` (what `Command::spawn` uses when it
-/// can) the child gets the parent's mask back before exec (seen with strace on glibc 2.36), so
-/// without this the command would start with libc's reserved signals blocked.
+/// Makes the process `command` starts (spawned, or exec'd in readygate's place) begin with no
+/// signal blocked, whatever readygate blocks. std does not guarantee it: `Command::exec` keeps the
+/// mask, and with glibc's `posix_spawn` (what `Command::spawn` uses when it can) the child gets
+/// the parent's mask back before exec (seen with strace on glibc 2.36).
 pub fn unblock_signals_in_child(command: &mut Command) {
-    // SAFETY: the closure runs in the child between fork and exec, where only
-    // async-signal-safe work is allowed: `set_signal_mask` makes one system call on a stack
+    // SAFETY: the closure runs in the child between fork and exec (or, for `Command::exec`, in
+    // readygate just before exec), where only async-signal-safe work is allowed: `set_signal_mask` makes one system call on a stack
     // value, allocates nothing and takes no lock (an error is an OS code, not an allocation).
     unsafe { command.pre_exec(|| set_signal_mask(libc::SIG_SETMASK, 0)) };
 }

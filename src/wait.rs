@@ -13,7 +13,7 @@ use crate::backoff::{Backoff, Jitter};
 use crate::net;
 use crate::parse::{format_duration, StatusSet};
 use crate::probe::{Outcome, Prober, Reason, Settle};
-use crate::signals::{self, Stopped};
+use crate::signalfd::{self, Listener};
 use crate::target::Target;
 
 /// First progress line after this long; then the gap doubles up to `PROGRESS_MAX_GAP`.
@@ -151,14 +151,12 @@ pub enum Gate {
     TimedOut(String),
     /// This signal arrived first.
     Interrupted(i32),
-    SignalSetupFailed(std::io::Error),
 }
 
-/// The wait, raced against the signals that end it.
-pub async fn gate(plan: &Plan) -> Gate {
-    match signals::unless_stopped(wait(plan)).await {
-        Err(Stopped::Signal(signal)) => Gate::Interrupted(signal),
-        Err(Stopped::SetupFailed(e)) => Gate::SignalSetupFailed(e),
+/// The wait, raced against the signals `listener` hears as ending it.
+pub async fn gate(plan: &Plan, listener: &mut Listener) -> Gate {
+    match signalfd::unless_stopped(listener, wait(plan)).await {
+        Err(signal) => Gate::Interrupted(signal),
         Ok(waited) => match waited.timeout_summary() {
             Some(summary) => Gate::TimedOut(summary),
             None => Gate::Ready,

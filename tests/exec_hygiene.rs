@@ -244,11 +244,15 @@ fn help_documents_every_flag_with_its_variable_and_default() {
         );
         // The parser knows the flag and its variable, and reads both the same way: a value it
         // rejects for one it rejects for the other, naming whichever was given.
+        let scratch = temp_dir("help-values");
         let quick = || {
             // Should the value be taken, the run ends at once; the tested variable overrides.
+            // In a scratch directory: a path option's "bogus" (--termination-log) is a file
+            // readygate then writes, which must not land in the source tree.
             let mut cmd = readygate();
             cmd.env("READYGATE_URL", "tcp://127.0.0.1:1")
-                .env("READYGATE_TIMEOUT", "1ms");
+                .env("READYGATE_TIMEOUT", "1ms")
+                .current_dir(&scratch);
             cmd
         };
         let by_flag = run(quick().arg(format!("{flag}=bogus")));

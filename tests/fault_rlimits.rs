@@ -72,14 +72,16 @@ fn ulimit_n_8_waits_and_execs_or_fails_cleanly_with_71() {
 }
 
 #[test]
-fn every_descriptor_limit_from_4_to_16_ends_cleanly_and_10_is_enough_to_exec() {
-    // readygate needs 0-2, six descriptors for the async runtime (epoll, its eventfd and the
-    // signal driver's socket pair and duplicates) and one socket per endpoint probed at once.
+fn every_descriptor_limit_from_4_to_16_ends_cleanly_and_11_is_enough_to_exec() {
+    // readygate needs 0-2, four descriptors for the async runtime and its signals (two epoll
+    // instances, the runtime's eventfd and the signalfd) and one socket per endpoint probed at
+    // once: 8 for the shipped binary (checked by tests/scratch/run.sh). This test build links
+    // tokio's signal driver through the dev-dependencies, whose socket pair and duplicate add 3.
     let server = ready();
     for limit in 4..=16u64 {
         let ended = gate(&server, libc::RLIMIT_NOFILE, limit);
         assert_clean(&ended, &format!("ulimit -n {limit}"));
-        if limit >= 10 {
+        if limit >= 11 {
             ended.assert_code(0);
         }
     }

@@ -1,170 +1,29 @@
-//! Job mode carries out `readygate::signals::POLICY`: every signal it forwards reaches the
-//! command and leaves readygate running, as a plain process and as PID 1; the ones it keeps to
-//! itself neither reach the command nor end readygate; stop signals stop the command, never
-//! readygate. The command is one small C program that records each signal it receives.
+//! Job mode carries out `readygate::signals::POLICY` for signals someone sends: every one that
+//! can be sent, a sent SIGSEGV, SIGPIPE or SIGURG included, reaches the command and leaves
+//! readygate running, as a plain process and as PID 1, whether sent with kill or sigqueue; the
+//! ones it keeps (SIGCHLD, libc's own real-time signals) neither reach the command nor end
+//! readygate; stop signals stop the command, never readygate. The command is the signal recorder
+//! (`support::sigrec`). What the kernel raises about readygate itself: `job_own_signals.rs`.
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use readygate::signals::{self, Action};
+use readygate::signals::{self, Heard, Origin, Phase};
 use support::endpoint::{Behaviour, Endpoint};
 use support::proxy::{Proxy, QuitReply};
+use support::sigrec::{assert_running, job, round_trip, start, Record, DEADLINE, RECORDER_CODE};
 use support::Watched;
 use support::{eventually, readygate};
 
-const DEADLINE: Duration = Duration::from_secs(10);
-
-/// The exit code the recorder ends with, so a test can tell it from readygate's own codes.
-const RECORDER_CODE: i32 = 7;
-
-/// `sigrec FILE N CODE`: copies the SigBlk and SigIgn lines of /proc/self/status as it started,
-/// writes "ready" once its handlers are in place, then the number of each signal it receives,
-/// one a line, and exits with CODE after N signals. It catches every signal it can, so none of
-/// them (not even a stop) changes its state.
-const SOURCE: &str = r#"
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <fcntl.h>
-#include <unistd.h>
-static int fd;
-static volatile sig_atomic_t count;
-static void record(int n) {
-    char line[16];
-    int i = sizeof line;
-    line[--i] = '\n';
-    do { line[--i] = (char)('0' + n % 10); n /= 10; } while (n);
-    write(fd, line + i, sizeof line - i);
-    count++;
-}
-int main(int argc, char **argv) {
-    if (argc != 4) return 98;
-    fd = open(argv[1], O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd < 0) return 99;
-    int wanted = atoi(argv[2]), code = atoi(argv[3]);
-    char text[256];
-    FILE *status = fopen("/proc/self/status", "r");
-    while (status && fgets(text, sizeof text, status))
-        if (!strncmp(text, "SigBlk:", 7) || !strncmp(text, "SigIgn:", 7))
-            write(fd, text, strlen(text));
-    if (status) fclose(status);
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    sigprocmask(SIG_BLOCK, &all, NULL);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = record;
-    sa.sa_mask = all;
-    /* SIGKILL, SIGSTOP and libc's own real-time signals refuse a handler: that is fine. */
-    for (int n = 1; n <= SIGRTMAX; n++) sigaction(n, &sa, NULL);
-    write(fd, "ready\n", 6);
-    /* Signals are blocked except inside sigsuspend, so none is missed between check and wait. */
-    while (count < wanted) sigsuspend(&none);
-    return code;
-}
-"#;
-
-/// The signal recorder, built once per test binary.
-fn sigrec() -> PathBuf {
-    support::cc::binary("sigrec", SOURCE)
-}
-
-/// The signal numbers whose rule has an action matching `keep`, from 1 to SIGRTMAX.
-fn signals_where(keep: impl Fn(Action) -> bool) -> Vec<i32> {
+/// The signal numbers from 1 to SIGRTMAX that Job mode, once the command runs, forwards when
+/// someone sends them.
+fn forwarded_when_sent() -> Vec<i32> {
     (1..=libc::SIGRTMAX())
-        .filter(|&n| signals::rule(n).is_some_and(|rule| keep(rule.action)))
+        .filter(|&n| Phase::JobRun.heard(n, Origin::Sent) == Heard::Forward(n))
         .collect()
-}
-
-/// What the recorder wrote to its file.
-struct Record(PathBuf);
-
-impl Record {
-    fn new(test: &str) -> Record {
-        let file =
-            std::env::temp_dir().join(format!("readygate-sigrec-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_file(&file);
-        Record(file)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn lines(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.0)
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-
-    fn ready(&self) -> bool {
-        self.lines().iter().any(|l| l == "ready")
-    }
-
-    /// The signals received, in order.
-    fn signals(&self) -> Vec<i32> {
-        let lines = self.lines();
-        let start = lines.iter().position(|l| l == "ready").map_or(0, |i| i + 1);
-        lines[start..]
-            .iter()
-            .map(|l| l.parse().expect("a signal number"))
-            .collect()
-    }
-
-    /// The hexadecimal mask of a /proc status line the recorder copied as it started.
-    fn started_with(&self, field: &str) -> u64 {
-        let line = self
-            .lines()
-            .into_iter()
-            .find(|l| l.starts_with(field))
-            .unwrap_or_else(|| panic!("no {field} line in {:?}", self.lines()));
-        let hex = line.split_whitespace().nth(1).expect("a mask");
-        u64::from_str_radix(hex, 16).expect("a hexadecimal mask")
-    }
-}
-
-impl Drop for Record {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// `readygate -S -- sigrec FILE n RECORDER_CODE`, ready to spawn.
-fn job(proxy: &Proxy, record: &Record, n: usize) -> Command {
-    let mut cmd = readygate();
-    cmd.args(proxy.args())
-        .args(["-S", "--"])
-        .arg(sigrec())
-        .arg(record.path())
-        .arg(n.to_string())
-        .arg(RECORDER_CODE.to_string());
-    cmd
-}
-
-/// Spawns readygate as `job` describes and waits until the recorder's handlers are in place.
-fn start(proxy: &Proxy, record: &Record, n: usize) -> Watched {
-    let child = Watched::spawn(&mut job(proxy, record, n));
-    eventually("the recorder to start", DEADLINE, || record.ready());
-    child
-}
-
-/// Sends `signal` to readygate (`pid`) and waits until the recorder has seen it `times` times.
-fn round_trip(signal: i32, pid: u32, record: &Record, times: usize) {
-    support::kill(pid, signal);
-    eventually(
-        &format!("{} to reach the command", signals::name(signal)),
-        DEADLINE,
-        || record.signals().iter().filter(|&&n| n == signal).count() >= times,
-    );
 }
 
 /// Sends every signal in `signals` to readygate, one round trip each, checking after each that
@@ -178,19 +37,26 @@ fn each_then_the_last(signals: &[i32], pid: u32, record: &Record) {
     round_trip(libc::SIGUSR1, pid, record, before + 1);
 }
 
-/// Panics unless `pid` is alive and neither stopped nor a zombie.
-fn assert_running(pid: u32, after: &str) {
-    let state = support::process_state(pid);
-    assert!(
-        matches!(state, Some('R' | 'S' | 'D')),
-        "after {after}, readygate is in state {state:?}"
-    );
-}
-
 #[test]
-fn every_forwarded_signal_reaches_the_command_and_readygate_runs_on() {
-    let forwarded = signals_where(Action::forwarded);
+fn every_sendable_signal_reaches_the_command_and_readygate_runs_on() {
+    let forwarded = forwarded_when_sent();
     assert!(forwarded.len() > 40, "{forwarded:?}: real-time signals too");
+    // The ones that used to kill readygate or be dropped by it are among them.
+    for n in [
+        libc::SIGSEGV,
+        libc::SIGILL,
+        libc::SIGBUS,
+        libc::SIGFPE,
+        libc::SIGTRAP,
+        libc::SIGSYS,
+        libc::SIGABRT,
+        libc::SIGPIPE,
+        libc::SIGURG,
+        libc::SIGXCPU,
+        libc::SIGXFSZ,
+    ] {
+        assert!(forwarded.contains(&n), "{}", signals::name(n));
+    }
     let proxy = Proxy::start(true, QuitReply::Ok);
     let record = Record::new("forwarded");
     let child = start(&proxy, &record, forwarded.len() + 1);
@@ -205,11 +71,11 @@ fn every_forwarded_signal_reaches_the_command_and_readygate_runs_on() {
 }
 
 #[test]
-fn as_pid_1_every_forwarded_signal_reaches_the_command_and_readygate_runs_on() {
+fn as_pid_1_every_sendable_signal_reaches_the_command_and_readygate_runs_on() {
     if !support::running_as_root("unshare --pid") {
         return;
     }
-    let forwarded = signals_where(Action::forwarded);
+    let forwarded = forwarded_when_sent();
     let proxy = Proxy::start(true, QuitReply::Ok);
     let record = Record::new("forwarded-pid1");
     let inner = job(&proxy, &record, forwarded.len() + 1);
@@ -265,7 +131,9 @@ fn the_command_starts_with_no_signal_blocked_or_ignored() {
 /// libc's own real-time signals ignored, which would hide whether readygate holds them.
 fn with_default_dispositions(cmd: &mut Command) {
     use std::os::unix::process::CommandExt;
-    let reserved = signals_where(|a| a == Action::Hold);
+    let reserved: Vec<i32> = (1..=libc::SIGRTMAX())
+        .filter(|&n| signals::Signals::LibcReserved.contains(n))
+        .collect();
     // SAFETY: between fork and exec the closure only makes system calls on stack values. An
     // all-zero kernel sigaction is SIG_DFL with no flags and an empty mask on every
     // architecture; libc's sigaction refuses these signals, hence the raw call.
@@ -285,9 +153,12 @@ fn with_default_dispositions(cmd: &mut Command) {
 
 #[test]
 fn signals_readygate_keeps_to_itself_neither_reach_the_command_nor_end_readygate() {
-    // SIGCHLD (sent by hand), SIGURG, SIGPIPE, SIGXCPU, SIGXFSZ, and libc's own real-time ones.
-    let kept = signals_where(|a| matches!(a, Action::Reap | Action::Absorb | Action::Hold));
-    assert!(kept.contains(&libc::SIGURG) && kept.contains(&libc::SIGCHLD));
+    // SIGCHLD (sent by hand) and libc's own real-time ones: nothing else that can be sent.
+    let kept: Vec<i32> = (1..=libc::SIGRTMAX())
+        .filter(|&n| ![libc::SIGKILL, libc::SIGSTOP].contains(&n))
+        .filter(|n| !forwarded_when_sent().contains(n))
+        .collect();
+    assert!(kept.contains(&libc::SIGCHLD) && kept.len() <= 4, "{kept:?}");
     let proxy = Proxy::start(true, QuitReply::Ok);
     let record = Record::new("kept");
     let mut cmd = job(&proxy, &record, 2);
@@ -393,7 +264,7 @@ fn sigterm_stops_a_command_with_default_handlers_and_exits_143() {
 #[test]
 fn a_signal_during_the_wait_neither_ends_readygate_nor_is_lost_but_reaches_the_command() {
     // Each kills `sleep` with its default action once forwarded: the exit code shows it arrived.
-    for signal in [libc::SIGALRM, libc::SIGRTMIN() + 2] {
+    for signal in [libc::SIGALRM, libc::SIGSEGV, libc::SIGRTMIN() + 2] {
         let ready = Arc::new(AtomicBool::new(false));
         let flag = ready.clone();
         let readiness = Endpoint::scripted("127.0.0.1:0", move |_| {
@@ -428,4 +299,30 @@ fn a_signal_during_the_wait_neither_ends_readygate_nor_is_lost_but_reaches_the_c
             .assert_stderr_has(&format!("killed by {name}"));
         assert_eq!(proxy.quits().len(), 1, "{}", result.stderr);
     }
+}
+
+#[test]
+fn a_sigqueued_signal_reaches_the_command_like_a_sent_one() {
+    let proxy = Proxy::start(true, QuitReply::Ok);
+    let record = Record::new("sigqueue");
+    let child = start(&proxy, &record, 3);
+    let pid = child.pid();
+    // sigqueue gives SI_QUEUE, kill SI_USER: both are someone else's, both are passed on.
+    for signal in [libc::SIGRTMIN() + 1, libc::SIGSEGV] {
+        support::sigqueue(pid, signal, 42);
+        eventually(
+            &format!("{} to reach the command", signals::name(signal)),
+            DEADLINE,
+            || record.signals().contains(&signal),
+        );
+        assert_running(pid, &signals::name(signal));
+    }
+    round_trip(libc::SIGUSR1, pid, &record, 1);
+    let result = child.finish();
+    result.assert_code(RECORDER_CODE);
+    assert_eq!(
+        record.signals(),
+        [libc::SIGRTMIN() + 1, libc::SIGSEGV, libc::SIGUSR1]
+    );
+    assert_eq!(proxy.quits().len(), 1, "{}", result.stderr);
 }

@@ -157,6 +157,23 @@ if start_server 127.0.0.1 0 "$work/notfound.log"; then
     fi
 fi
 
+# The shipped binary's descriptors: stdin, stdout, stderr, the runtime's two epoll instances and
+# its eventfd, the signalfd, and one probe socket: `ulimit -n 8` is enough to wait and exec. (The
+# test build links tokio's signal driver through dev-dependencies and needs three more, which is
+# why tests/fault_rlimits.rs cannot check this exact figure.)
+if start_server 127.0.0.1 0 "$work/nofile.log"; then
+    rc=0
+    (ulimit -n 8 && exec env -i timeout 60 "$chroot_bin" --userspec="$APP_UID:$APP_UID" "$root" \
+        /readygate --timeout 20s -- /marker /out/nofile 6 hello scratch) 2>"$work/nofile.err" || rc=$?
+    stop_server
+    if [[ $rc -eq 6 && "$(cat "$root/out/nofile" 2>/dev/null)" == "uid=$APP_UID gid=$APP_UID args=hello scratch" ]]; then
+        pass "nofile: with ulimit -n 8, waited for the 200, then exec'd /marker (exit 6)"
+    else
+        fail "nofile: exit $rc with ulimit -n 8 (want the command's 6)"
+        sed 's/^/    readygate: /' "$work/nofile.err" >&2
+    fi
+fi
+
 # A file target in the empty root: one stat, no resolver, no /etc. The file is written only once
 # readygate has said it does not exist yet, so the wait itself is what is checked.
 mkdir -p "$root/secrets"

@@ -17,11 +17,12 @@ pub mod process;
 pub mod proxy;
 pub mod reporter;
 pub mod server;
+pub mod sigrec;
 pub mod wire;
 
 pub use os::{
     can_run, closed_port, fd_count, first_child, kill, process_state, running_as_root, send_signal,
-    signal_number, state, status_kib, temp_dir, temp_path,
+    signal_number, sigqueue, state, status_kib, temp_dir, temp_path,
 };
 pub use process::{
     attempt_of, eventually, finish, readygate, run, sh, wait_with_deadline, Run, Watched, EVERY_MS,

@@ -61,6 +61,24 @@ pub fn kill(pid: u32, signal: i32) {
     );
 }
 
+/// Queues signal number `signal` with `value` to `pid` with sigqueue(3), as a program using
+/// real-time signals would (the receiver sees SI_QUEUE, not kill's SI_USER).
+pub fn sigqueue(pid: u32, signal: i32, value: usize) {
+    let pid = libc::pid_t::try_from(pid).expect("pid fits pid_t");
+    let value = libc::sigval {
+        sival_ptr: value as *mut libc::c_void,
+    };
+    // SAFETY: sigqueue takes plain integers and a sigval passed by value; it touches no memory
+    // of ours.
+    let rc = unsafe { libc::sigqueue(pid, signal, value) };
+    assert_eq!(
+        rc,
+        0,
+        "sigqueue({pid}, {signal}): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
 /// Sends `signal` (a name such as `TERM`) to `pid`, as an operator's `kill -TERM` would.
 pub fn send_signal(signal: &str, pid: u32) {
     kill(pid, signal_number(signal));

@@ -1,0 +1,158 @@
+//! Job mode, signals the kernel raises about readygate itself: they keep their meaning and are
+//! never passed to the command. A SIGPIPE from readygate's own write to a closed stderr and a
+//! SIGXFSZ from its own file-size limit are dropped (readygate runs on, the command never hears
+//! them), while a real fault still ends readygate by its default action, although Job mode
+//! blocks every signal someone could send.
+
+mod support;
+
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, Stdio};
+
+use support::proxy::{Proxy, QuitReply};
+use support::sigrec::{assert_running, job, round_trip, Record, DEADLINE, RECORDER_CODE};
+use support::{eventually, Watched};
+
+/// Signals sent in each test, one round trip each: enough log lines to meet the limit below.
+const ROUNDS: usize = 20;
+
+#[test]
+fn sigpipe_from_readygates_own_write_to_a_closed_stderr_is_not_passed_on() {
+    let proxy = Proxy::start(true, QuitReply::Ok);
+    let record = Record::new("own-sigpipe");
+    let mut child = job(&proxy, &record, ROUNDS)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn readygate");
+    eventually("the recorder to start", DEADLINE, || record.ready());
+    // Close the only read end: each log line readygate writes from now on raises SIGPIPE at it.
+    drop(child.stderr.take());
+    let pid = child.id();
+    for round in 1..=ROUNDS {
+        // Each forward is logged (a write to the closed pipe) before the next one is sent.
+        round_trip(libc::SIGUSR1, pid, &record, round);
+        assert_running(pid, "a write to a closed stderr");
+    }
+    let status = support::wait_with_deadline(&mut child, support::RUN_DEADLINE);
+    assert_eq!(status.code(), Some(RECORDER_CODE), "{status:?}");
+    assert_eq!(record.signals(), vec![libc::SIGUSR1; ROUNDS]);
+    assert_eq!(proxy.quits().len(), 1);
+}
+
+#[test]
+fn sigxfsz_from_readygates_own_file_size_limit_is_not_passed_on() {
+    const LIMIT: u64 = 1024;
+    let proxy = Proxy::start(true, QuitReply::Ok);
+    let record = Record::new("own-sigxfsz");
+    let log = support::temp_path("own-sigxfsz.log");
+    let stderr = std::fs::File::create(&log).expect("create the log file");
+    let mut cmd = job(&proxy, &record, ROUNDS);
+    cmd.stdout(Stdio::null()).stderr(stderr);
+    // SAFETY: between fork and exec the closure makes one system call on a stack value.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: LIMIT,
+                rlim_max: LIMIT,
+            };
+            match libc::setrlimit(libc::RLIMIT_FSIZE, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn readygate");
+    eventually("the recorder to start", DEADLINE, || record.ready());
+    let pid = child.id();
+    for round in 1..=ROUNDS {
+        round_trip(libc::SIGUSR1, pid, &record, round);
+        assert_running(pid, "a write over its file-size limit");
+    }
+    let status = support::wait_with_deadline(&mut child, support::RUN_DEADLINE);
+    assert_eq!(status.code(), Some(RECORDER_CODE), "{status:?}");
+    // The log stopped at the limit: the writes past it failed, each raising SIGXFSZ.
+    let written = std::fs::metadata(&log).expect("the log file").len();
+    assert_eq!(
+        written, LIMIT,
+        "{ROUNDS} forwards must log more than {LIMIT} bytes"
+    );
+    assert_eq!(record.signals(), vec![libc::SIGUSR1; ROUNDS]);
+    let _ = std::fs::remove_file(&log);
+}
+
+/// `trapkill PROGRAM ARGS...`: runs PROGRAM under a seccomp filter that answers every kill(2)
+/// with SIGSYS (SECCOMP_RET_TRAP): a fault the kernel raises about the caller's own system call,
+/// forced on it even when SIGSYS is blocked. Core dumps are turned off first.
+const TRAPKILL: &str = r#"
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#if defined(__x86_64__)
+#define ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define ARCH AUDIT_ARCH_AARCH64
+#endif
+int main(int argc, char **argv) {
+    if (argc < 2) return 98;
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none)) return 97;
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_kill, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { sizeof filter / sizeof filter[0], filter };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) return 96;
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) return 95;
+    execv(argv[1], argv + 1);
+    return 94;
+}
+"#;
+
+#[test]
+fn a_real_fault_in_readygate_still_ends_it_by_its_default_action() {
+    let proxy = Proxy::start(true, QuitReply::Ok);
+    let record = Record::new("own-fault");
+    let inner = job(&proxy, &record, 1);
+    let mut trapped = Command::new(support::cc::binary("trapkill", TRAPKILL));
+    for (key, value) in inner.get_envs() {
+        match value {
+            Some(value) => trapped.env(key, value),
+            None => trapped.env_remove(key),
+        };
+    }
+    trapped
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .stdin(Stdio::null());
+    let mut child = Watched::spawn(&mut trapped);
+    eventually("the recorder to start", DEADLINE, || record.ready());
+    let command = support::first_child(child.pid()).expect("the recorder runs");
+    // Forwarding it is readygate's kill(2), which the filter turns into a real SIGSYS.
+    support::kill(child.pid(), libc::SIGUSR1);
+    support::wait_with_deadline(&mut child.child, DEADLINE);
+    // The orphaned recorder holds readygate's stderr open: end it before reading to the end.
+    support::kill(command, libc::SIGKILL);
+    let result = child.finish();
+    assert_eq!(
+        result.status.signal(),
+        Some(libc::SIGSYS),
+        "readygate must die of its own fault; stderr:\n{}",
+        result.stderr
+    );
+    assert_eq!(
+        record.signals(),
+        Vec::<i32>::new(),
+        "nothing reached the command"
+    );
+}
