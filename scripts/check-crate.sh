@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The crate as crates.io and `cargo install` users would get it: `cargo package` succeeds, the
 # .crate holds exactly what the allow-list below names (sources, Cargo.toml, Cargo.lock, README,
-# LICENSE, CHANGELOG, the two captured tables the unit tests read: never pod images, fuzz
-# corpora, benchmarks, examples or build output), the unpacked crate installs with
-# `cargo install --locked --path` and the installed binary runs, and no crate in readygate's
+# LICENSE, CHANGELOG, the captured tables and replies the unit tests read: never pod images,
+# fuzz corpora, benchmarks, examples or build output), the unpacked crate installs with
+# `cargo install --locked --path` and the installed binary runs, its unit tests pass from the
+# package alone, and no crate in readygate's
 # dependency tree declares a rust-version newer than readygate's own.
 #
 # Usage: scripts/check-crate.sh   (crates from the registry or, after `cargo fetch`, its cache)
@@ -21,7 +22,7 @@ trap 'rm -rf "$work"' EXIT
 export CARGO_TARGET_DIR=$work/target
 
 # Files a user of the crate needs; anything else in the package is a failure.
-ALLOWED='^readygate-[0-9.]+/(\.cargo_vcs_info\.json|Cargo\.toml|Cargo\.toml\.orig|Cargo\.lock|README\.md|LICENSE|CHANGELOG\.md|src/[a-z0-9_/]+\.rs|tests/data/proc-net/tcp6?)$'
+ALLOWED='^readygate-[0-9.]+/(\.cargo_vcs_info\.json|Cargo\.toml|Cargo\.toml\.orig|Cargo\.lock|README\.md|LICENSE|CHANGELOG\.md|src/[a-z0-9_/]+\.rs|tests/data/proc-net/tcp6?|tests/data/replies/[a-z]+-[a-z-]+)$'
 REQUIRED=(Cargo.toml Cargo.lock README.md LICENSE CHANGELOG.md src/main.rs src/lib.rs)
 
 # `cargo package` refuses uncommitted changes to packaged files; CI runs from a clean clone.
@@ -64,6 +65,15 @@ if cargo install --locked --quiet --path "$unpacked" --root "$work/root" >"$work
     fi
 else
     fail "cargo install --locked --path <unpacked .crate>" "$(tail -n 5 "$work/install.log")"
+fi
+
+echo "== the unit tests from the unpacked .crate" >&2
+# What a distribution packager runs: the library's own tests, with only what the package holds
+# (the captured tables and replies they read are in it).
+if cargo test --locked --quiet --lib --manifest-path "$unpacked/Cargo.toml" >"$work/unit.log" 2>&1; then
+    pass "cargo test --lib in the unpacked .crate: $(grep -o '[0-9]* passed' "$work/unit.log" | head -n 1)"
+else
+    fail "cargo test --lib in the unpacked .crate" "$(grep -E 'FAILED|panicked|error' "$work/unit.log" | head -n 5)"
 fi
 
 echo "== rust-version $msrv against the dependencies' own" >&2
