@@ -18,6 +18,7 @@
 //! - `wait`: all endpoints, backoff, deadline and progress logs
 //! - `procnet`: the kernel's TCP socket tables (/proc/net/tcp, tcp6), parsed (pure)
 //! - `appexit`: `--wait-app-exit`, the preStop wait until the application's sockets are gone
+//! - `pod`: the pod's mesh mode (classic, native, ambient, none) from its annotations and listeners
 //! - `signals`: which signals end the wait, and which Job mode forwards to the child
 //! - `exec`: replace readygate with the command
 //! - `install`: `--install DIR`, copy readygate's executable for a container without a shell
@@ -43,6 +44,7 @@ pub mod log;
 pub mod net;
 pub mod options;
 pub mod parse;
+pub mod pod;
 pub mod preset;
 pub mod probe;
 pub mod procnet;
