@@ -66,7 +66,8 @@ pub enum Mesh {
 }
 
 impl Mesh {
-    fn name(self) -> &'static str {
+    /// The mesh as `--mesh` spells it.
+    pub fn name(self) -> &'static str {
         match self {
             Mesh::Istio => "istio",
             Mesh::Linkerd => "linkerd",
