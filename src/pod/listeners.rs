@@ -177,13 +177,13 @@ pub fn parse_reply(
             NLMSG_DONE => {
                 // Its payload is the dump's final status: 0, or a negative errno.
                 return match errno(payload) {
-                    Some(e) if e < 0 => Err(ReplyError::Kernel(-e)),
+                    Some(e) if e < 0 => Err(kernel_error(e)),
                     _ => Ok(Progress::Done),
                 };
             }
             NLMSG_ERROR => {
                 return match errno(payload) {
-                    Some(e) if e < 0 => Err(ReplyError::Kernel(-e)),
+                    Some(e) if e < 0 => Err(kernel_error(e)),
                     Some(_) => Err(ReplyError::Garbage("an acknowledgement instead of a dump")),
                     None => Err(ReplyError::Truncated),
                 };
@@ -203,6 +203,15 @@ pub fn parse_reply(
         rest = &rest[((len + 3) & !3).min(rest.len())..];
     }
     Ok(Progress::More)
+}
+
+/// A negative errno from the kernel; anything below -4095 (`MAX_ERRNO`) is not one (and
+/// `i32::MIN` has no positive counterpart).
+fn kernel_error(e: i32) -> ReplyError {
+    match e.checked_neg() {
+        Some(errno @ 1..=4095) => ReplyError::Kernel(errno),
+        _ => ReplyError::Garbage("an error code out of range"),
+    }
 }
 
 fn errno(payload: &[u8]) -> Option<i32> {
@@ -463,6 +472,13 @@ mod tests {
             parse_reply(&done(1, -libc::EINTR), Family::V4, 1, &mut out),
             Err(ReplyError::Kernel(libc::EINTR))
         );
+        // fuzz target sock_diag_reply: i32::MIN as the status overflowed its negation.
+        for status in [i32::MIN, -4096] {
+            assert_eq!(
+                parse_reply(&done(1, status), Family::V4, 1, &mut out),
+                Err(ReplyError::Garbage("an error code out of range"))
+            );
+        }
         let mut intr = socket_msg(V4, TCP_LISTEN, 80, &[0; 4], 1);
         intr[6..8].copy_from_slice(&(0x2 | NLM_F_DUMP_INTR).to_ne_bytes());
         assert_eq!(
