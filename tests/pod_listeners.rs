@@ -1,6 +1,7 @@
-//! The listener look (`pod::listeners::look`, netlink sock_diag) against real sockets: it finds
-//! the listeners ztunnel and a sidecar agent open, and only listeners: not established
-//! connections on those ports, not bound sockets that never listened, not UDP.
+//! The listener looks (`pod::listeners::look`, a netlink sock_diag dump, and `look_mesh_ports`,
+//! exact sock_diag queries) against real sockets: they find the listeners ztunnel and a sidecar
+//! agent open, and only listeners: not established connections on those ports, not bound
+//! sockets that never listened, not UDP.
 //!
 //! Each test runs again inside a private network namespace (`unshare -n`, root), where the only
 //! sockets are the ones it opens, so nothing else on the machine can add or hide a listener.
@@ -85,6 +86,36 @@ fn ztunnels_listeners_are_found_and_a_sidecar_agent_beside_them_is_seen() {
     let mesh = look_mesh_ports().expect("look");
     assert!(!mesh.ztunnel_only() && mesh.sidecar_agent(), "{mesh:?}");
     assert_eq!(mesh.listening(), vec![15001, 15006, 15008, 15020]);
+    assert_eq!(
+        MeshPorts::of(&look().expect("look")),
+        mesh,
+        "the dump agrees"
+    );
+}
+
+#[test]
+fn an_ipv6_only_loopback_listener_counts_and_one_on_another_address_does_not() {
+    if !in_private_netns(
+        "an_ipv6_only_loopback_listener_counts_and_one_on_another_address_does_not",
+    ) {
+        return;
+    }
+    // Envoy's health listener on [::1] alone (IPV6_V6ONLY), as an IPv6-only pod may have it.
+    let v6only =
+        socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None).expect("socket");
+    v6only.set_only_v6(true).expect("IPV6_V6ONLY");
+    let health: SocketAddr = "[::1]:15021".parse().expect("addr");
+    v6only.bind(&health.into()).expect("bind [::1]:15021");
+    v6only.listen(16).expect("listen");
+    let mesh = look_mesh_ports().expect("look");
+    assert!(mesh.sidecar_agent(), "{mesh:?}");
+    assert_eq!(mesh.listening(), vec![15021]);
+    drop(v6only);
+    // A listener on another address only takes no connection to localhost: the exact queries
+    // (which ask about localhost) do not count it, the dump lists it.
+    let _elsewhere = listen("127.0.0.2:15020");
+    assert_eq!(look_mesh_ports().expect("look"), MeshPorts::default());
+    assert_eq!(ports(&look().expect("look")), vec![15020]);
 }
 
 #[test]

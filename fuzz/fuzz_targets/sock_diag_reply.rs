@@ -1,17 +1,25 @@
-//! Fuzzes `pod::listeners::parse_reply` (one datagram of the kernel's netlink sock_diag reply)
-//! with arbitrary bytes: never panics; adds at most one listener per whole message it read, of
-//! the family asked for; never goes past `MAX_LISTENERS`.
+//! Fuzzes the netlink sock_diag reply parsers, `pod::listeners::parse_reply` (one datagram of a
+//! dump) and `parse_exact_reply` (the answer to one exact query), with arbitrary bytes: never
+//! panics; a dump adds at most one listener per whole message it read, of the family asked for;
+//! an exact answer is at most one listener.
 #![no_main]
 
 use std::net::SocketAddr;
 
 use libfuzzer_sys::fuzz_target;
-use readygate::pod::listeners::{parse_reply, Family, MeshPorts, MAX_LISTENERS};
+use readygate::pod::listeners::{parse_exact_reply, parse_reply, Family, MeshPorts, MAX_LISTENERS};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&config, datagram)) = data.split_first() else {
         return;
     };
+    // Bit 2: an exact reply (seq 1) instead of a dump's datagram.
+    if config & 4 != 0 {
+        if let Err(e) = parse_exact_reply(datagram, 1) {
+            assert!(!e.to_string().is_empty());
+        }
+        return;
+    }
     // Bit 0: the family (and seq: 1 for IPv4, 2 for IPv6, as `look` numbers them); bit 1: start
     // with addresses already found (as the IPv6 dump starts after the IPv4 one). The cap itself
     // is unit-tested: filling 65,536 addresses per input would slow the fuzzer a hundredfold.

@@ -4,15 +4,20 @@
 //!
 //! Why netlink and not `/proc/net/tcp`: that file lists every socket, and the kernel walks the
 //! whole established-connection hash (shared by all namespaces, sized by the node's memory) to
-//! write it: ~7 ms a read here, more on big nodes. An `inet_diag_req_v2` whose `idiag_states`
-//! holds only `TCP_LISTEN` makes the kernel walk the listening hash alone and skip the
-//! established one (`inet_diag_dump_icsk`, net/ipv4/inet_diag.c; `tcp_diag_dump` in newer
-//! kernels). `ss -ltn` asks the same way.
+//! write it: ~4 ms a read here, 20-40 ms with 10,000 connections, more on big nodes.
 //!
-//! Split as everywhere in readygate: [`request`] builds the bytes (pure), [`parse_reply`]
-//! judges one datagram of the kernel's multipart reply (pure, bounded, fuzzed), and [`look`] is
-//! the I/O: one socket, one dump per family, blocking with a 1 s timeout (a look takes tens of
-//! microseconds; bench/listeners.py measures it).
+//! Two ways to ask, both here:
+//! - A dump ([`request`], [`parse_reply`], [`look`]): an `inet_diag_req_v2` whose
+//!   `idiag_states` holds only `TCP_LISTEN`, so the kernel walks the listening hash alone and
+//!   skips the established one (`inet_diag_dump_icsk`, net/ipv4/inet_diag.c). It lists every
+//!   listener, but the listening hash is shared by all namespaces: its cost grows with the
+//!   node's listeners (~60 us with none, ~1 ms with 19,000 in other pods, bench/listeners.py).
+//! - Exact queries ([`request_exact`], [`parse_exact_reply`], [`look_mesh_ports`]): "which
+//!   socket would take a connection to 127.0.0.1:15001?", one hash lookup each, whatever the
+//!   node holds. This answers the mesh question within its 1 ms budget on any node.
+//!
+//! The builders and parsers are pure (bytes in, verdict out; bounded; fuzzed); the I/O is one
+//! netlink socket, blocking with a 1 s timeout.
 //!
 //! Layouts (all in host byte order but ports and addresses): `struct nlmsghdr` (16 bytes,
 //! linux/netlink.h), `struct inet_diag_req_v2` (56) and `struct inet_diag_msg` (72, followed by
@@ -94,6 +99,30 @@ pub fn request(family: Family, seq: u32) -> [u8; REQUEST_LEN] {
     req
 }
 
+/// The request for the socket that would take a TCP connection to `local` (a non-dump query:
+/// the kernel looks it up in its hashes as for an incoming SYN from 0.0.0.0:0, established
+/// sockets first, then listeners, `inet_diag_find_one_icsk` in net/ipv4/inet_diag.c), numbered
+/// `seq`. A listener on the wildcard address, or a dual-stack `[::]` one, takes a connection to
+/// loopback, so it is found too; one bound to another address only is not.
+pub fn request_exact(local: SocketAddr, seq: u32) -> [u8; REQUEST_LEN] {
+    let family = if local.is_ipv4() {
+        Family::V4
+    } else {
+        Family::V6
+    };
+    let mut req = request(family, seq);
+    req[6..8].copy_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+    // inet_diag_sockid at 24: sport, dport, src[16], dst[16], if, cookie[2].
+    req[24..26].copy_from_slice(&local.port().to_be_bytes());
+    match local.ip() {
+        IpAddr::V4(ip) => req[28..32].copy_from_slice(&ip.octets()),
+        IpAddr::V6(ip) => req[28..44].copy_from_slice(&ip.octets()),
+    }
+    // INET_DIAG_NOCOOKIE: whichever socket it is.
+    req[64..72].fill(0xff);
+    req
+}
+
 /// Where one datagram leaves the dump.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Progress {
@@ -138,9 +167,9 @@ impl fmt::Display for ReplyError {
 
 impl std::error::Error for ReplyError {}
 
-/// Judges one datagram of the reply to request `seq` for `family`: appends the local address of
-/// each listening socket to `out` (at most [`MAX_LISTENERS`] in all) and says whether the dump
-/// goes on. Sockets in other states are skipped (the kernel sends none when asked as
+/// Judges one datagram of the reply to dump request `seq` for `family`: appends the local
+/// address of each listening socket to `out` (at most [`MAX_LISTENERS`] in all) and says whether
+/// the dump goes on. Sockets in other states are skipped (the kernel sends none when asked as
 /// [`request`] asks).
 pub fn parse_reply(
     datagram: &[u8],
@@ -153,26 +182,7 @@ pub fn parse_reply(
     }
     let mut rest = datagram;
     while !rest.is_empty() {
-        if rest.len() < NLMSG_HDRLEN {
-            return Err(ReplyError::Truncated);
-        }
-        let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        let kind = u16::from_ne_bytes([rest[4], rest[5]]);
-        let flags = u16::from_ne_bytes([rest[6], rest[7]]);
-        let msg_seq = u32::from_ne_bytes([rest[8], rest[9], rest[10], rest[11]]);
-        if len < NLMSG_HDRLEN {
-            return Err(ReplyError::Garbage("a message shorter than its header"));
-        }
-        if len > rest.len() {
-            return Err(ReplyError::Truncated);
-        }
-        if msg_seq != seq {
-            return Err(ReplyError::Garbage("a message of another request"));
-        }
-        if flags & NLM_F_DUMP_INTR != 0 {
-            return Err(ReplyError::Interrupted);
-        }
-        let payload = &rest[NLMSG_HDRLEN..len];
+        let (kind, payload, next) = message(rest, seq)?;
         match kind {
             NLMSG_DONE => {
                 // Its payload is the dump's final status: 0, or a negative errno.
@@ -190,7 +200,7 @@ pub fn parse_reply(
             }
             NLMSG_NOOP => {}
             SOCK_DIAG_BY_FAMILY => {
-                if let Some(addr) = listener(payload, family)? {
+                if let Some(addr) = listener(payload, Some(family))? {
                     if out.len() >= MAX_LISTENERS {
                         return Err(ReplyError::TooMany);
                     }
@@ -199,10 +209,57 @@ pub fn parse_reply(
             }
             _ => return Err(ReplyError::Garbage("a message of an unexpected type")),
         }
-        // Messages start at 4-byte boundaries (NLMSG_ALIGN); the last one may end unpadded.
-        rest = &rest[((len + 3) & !3).min(rest.len())..];
+        rest = next;
     }
     Ok(Progress::More)
+}
+
+/// Judges the reply to exact request `seq` ([`request_exact`]): the address of the listening
+/// socket found, or `None` when there is none (the kernel's ENOENT, or a socket that does not
+/// listen). The socket may be of either family: an IPv6 `[::]` socket takes IPv4 connections.
+pub fn parse_exact_reply(datagram: &[u8], seq: u32) -> Result<Option<SocketAddr>, ReplyError> {
+    if datagram.is_empty() {
+        return Err(ReplyError::Garbage("an empty datagram"));
+    }
+    let (kind, payload, _) = message(datagram, seq)?;
+    match kind {
+        SOCK_DIAG_BY_FAMILY => listener(payload, None),
+        NLMSG_ERROR => match errno(payload) {
+            Some(e) if e == -libc::ENOENT => Ok(None),
+            Some(e) if e < 0 => Err(kernel_error(e)),
+            Some(_) => Err(ReplyError::Garbage(
+                "an acknowledgement instead of a socket",
+            )),
+            None => Err(ReplyError::Truncated),
+        },
+        _ => Err(ReplyError::Garbage("a message of an unexpected type")),
+    }
+}
+
+/// The first message of `rest`, checked: its type, its payload, and what follows it (messages
+/// start at 4-byte boundaries, NLMSG_ALIGN; the last one may end unpadded).
+fn message(rest: &[u8], seq: u32) -> Result<(u16, &[u8], &[u8]), ReplyError> {
+    if rest.len() < NLMSG_HDRLEN {
+        return Err(ReplyError::Truncated);
+    }
+    let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+    let kind = u16::from_ne_bytes([rest[4], rest[5]]);
+    let flags = u16::from_ne_bytes([rest[6], rest[7]]);
+    let msg_seq = u32::from_ne_bytes([rest[8], rest[9], rest[10], rest[11]]);
+    if len < NLMSG_HDRLEN {
+        return Err(ReplyError::Garbage("a message shorter than its header"));
+    }
+    if len > rest.len() {
+        return Err(ReplyError::Truncated);
+    }
+    if msg_seq != seq {
+        return Err(ReplyError::Garbage("a message of another request"));
+    }
+    if flags & NLM_F_DUMP_INTR != 0 {
+        return Err(ReplyError::Interrupted);
+    }
+    let next = ((len + 3) & !3).min(rest.len());
+    Ok((kind, &rest[NLMSG_HDRLEN..len], &rest[next..]))
 }
 
 /// A negative errno from the kernel; anything below -4095 (`MAX_ERRNO`) is not one (and
@@ -218,12 +275,17 @@ fn errno(payload: &[u8]) -> Option<i32> {
     Some(i32::from_ne_bytes(payload.get(..4)?.try_into().ok()?))
 }
 
-/// The local address of one `inet_diag_msg`, if its socket listens.
-fn listener(msg: &[u8], family: Family) -> Result<Option<SocketAddr>, ReplyError> {
+/// The local address of one `inet_diag_msg`, if its socket listens; of `family` when given.
+fn listener(msg: &[u8], family: Option<Family>) -> Result<Option<SocketAddr>, ReplyError> {
     if msg.len() < INET_DIAG_MSG_LEN {
         return Err(ReplyError::Truncated);
     }
-    if msg[0] != family.af() {
+    let own = match msg[0] {
+        af if af == Family::V4.af() => Family::V4,
+        af if af == Family::V6.af() => Family::V6,
+        _ => return Err(ReplyError::Garbage("a socket of no IP family")),
+    };
+    if family.is_some_and(|f| f != own) {
         return Err(ReplyError::Garbage("a socket of the other family"));
     }
     if msg[1] != TCP_LISTEN {
@@ -232,7 +294,7 @@ fn listener(msg: &[u8], family: Family) -> Result<Option<SocketAddr>, ReplyError
     // inet_diag_sockid at offset 4: sport, dport (network order), src[4], dst[4].
     let port = u16::from_be_bytes([msg[4], msg[5]]);
     let src = &msg[8..24];
-    let ip: IpAddr = match family {
+    let ip: IpAddr = match own {
         Family::V4 => Ipv4Addr::new(src[0], src[1], src[2], src[3]).into(),
         Family::V6 => {
             let mut octets = [0u8; 16];
@@ -367,9 +429,51 @@ impl MeshPorts {
     }
 }
 
-/// One look, answering the mesh's question.
+/// One look answering the mesh's question: for each of [`ZTUNNEL_PORTS`] and [`AGENT_PORTS`],
+/// whether a listener takes connections to 127.0.0.1 or `[::1]` on it. Exact queries, ten at
+/// most, each a hash lookup: the cost does not grow with the sockets of the node, unlike a dump,
+/// which walks every listener of every namespace (see bench/listeners.py). ztunnel binds its
+/// three on the wildcard address (istio/ztunnel `src/config.rs`), pilot-agent and Envoy theirs
+/// on the wildcard too, so loopback finds them.
 pub fn look_mesh_ports() -> Result<MeshPorts, LookError> {
-    look().map(|listeners| MeshPorts::of(&listeners))
+    let mut socket = Socket::new(
+        Domain::from(libc::AF_NETLINK),
+        Type::RAW,
+        Some(Protocol::from(libc::NETLINK_SOCK_DIAG)),
+    )?;
+    socket.set_read_timeout(Some(READ_TIMEOUT))?;
+    let mut buf = vec![0u8; RECV_BUFFER];
+    let mut seq = 0;
+    let mut listens = |port: u16| -> Result<bool, LookError> {
+        for ip in [
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ] {
+            seq += 1;
+            let req = request_exact(SocketAddr::new(ip, port), seq);
+            if socket.send(&req)? != req.len() {
+                return Err(io::Error::new(io::ErrorKind::WriteZero, "request cut short").into());
+            }
+            let n = socket.read(&mut buf)?;
+            if n == buf.len() {
+                return Err(ReplyError::Truncated.into());
+            }
+            // A kernel without IPv6 answers ENOENT for [::1], as for a free port.
+            if parse_exact_reply(&buf[..n], seq)?.is_some_and(|a| a.port() == port) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+    let mut ztunnel = [false; 3];
+    for (on, port) in ztunnel.iter_mut().zip(ZTUNNEL_PORTS) {
+        *on = listens(port)?;
+    }
+    let mut agent = [false; 2];
+    for (on, port) in agent.iter_mut().zip(AGENT_PORTS) {
+        *on = listens(port)?;
+    }
+    Ok(MeshPorts { ztunnel, agent })
 }
 
 #[cfg(test)]
@@ -533,6 +637,67 @@ mod tests {
             Err(ReplyError::TooMany)
         );
         assert_eq!(out.len(), MAX_LISTENERS);
+    }
+
+    #[test]
+    fn the_exact_request_names_the_local_address_and_no_cookie() {
+        let req = request_exact("127.0.0.1:15001".parse().unwrap(), 3);
+        assert_eq!(u16::from_ne_bytes([req[6], req[7]]), NLM_F_REQUEST);
+        assert_eq!((req[16], req[17]), (V4, 6));
+        assert_eq!(&req[24..26], &15001u16.to_be_bytes());
+        assert_eq!(&req[28..32], &[127, 0, 0, 1]);
+        assert!(req[32..64].iter().all(|&b| b == 0));
+        assert!(req[64..72].iter().all(|&b| b == 0xff));
+        let req = request_exact("[::1]:15020".parse().unwrap(), 4);
+        assert_eq!(req[16], V6);
+        assert_eq!(&req[28..44], &Ipv6Addr::LOCALHOST.octets());
+    }
+
+    #[test]
+    fn an_exact_reply_is_the_listener_found_or_none() {
+        // An IPv4 query answered by a dual-stack [::] listener: its own family counts.
+        let found = socket_msg(V6, TCP_LISTEN, 15008, &[0; 16], 5);
+        assert_eq!(
+            parse_exact_reply(&found, 5),
+            Ok(Some("[::]:15008".parse().unwrap()))
+        );
+        let v4 = socket_msg(V4, TCP_LISTEN, 15001, &[127, 0, 0, 1], 5);
+        assert_eq!(
+            parse_exact_reply(&v4, 5),
+            Ok(Some("127.0.0.1:15001".parse().unwrap()))
+        );
+        let established = socket_msg(V4, 1, 15001, &[127, 0, 0, 1], 5);
+        assert_eq!(parse_exact_reply(&established, 5), Ok(None));
+        let error = |errno: i32| {
+            let mut e = header(NLMSG_HDRLEN + 20, NLMSG_ERROR, 0, 5);
+            e.extend_from_slice(&(-errno).to_ne_bytes());
+            e.extend_from_slice(&[0; 16]);
+            e
+        };
+        assert_eq!(parse_exact_reply(&error(libc::ENOENT), 5), Ok(None));
+        assert_eq!(
+            parse_exact_reply(&error(libc::EPERM), 5),
+            Err(ReplyError::Kernel(libc::EPERM))
+        );
+        assert!(matches!(
+            parse_exact_reply(&error(0), 5),
+            Err(ReplyError::Garbage(_))
+        ));
+        assert!(matches!(
+            parse_exact_reply(&v4, 6),
+            Err(ReplyError::Garbage(_))
+        ));
+        assert_eq!(parse_exact_reply(&v4[..50], 5), Err(ReplyError::Truncated));
+        let mut no_family = v4.clone();
+        no_family[16] = libc::AF_UNIX as u8;
+        assert!(matches!(
+            parse_exact_reply(&no_family, 5),
+            Err(ReplyError::Garbage(_))
+        ));
+        assert!(matches!(
+            parse_exact_reply(&done(5, 0), 5),
+            Err(ReplyError::Garbage(_))
+        ));
     }
 
     #[test]
