@@ -18,6 +18,7 @@
 //! - `wait`: the sidecar stage, then the dependencies: backoff, deadline and progress logs
 //! - `procnet`: the kernel's TCP socket tables (/proc/net/tcp, tcp6), parsed (pure)
 //! - `appexit`: `--wait-app-exit`, the preStop wait until the application's sockets are gone
+//! - `pod`: the pod's mesh mode (classic, native, ambient, none) from its annotations and listeners
 //! - `signals`: the signal policy: what readygate does with each signal, sent or raised, and why
 //! - `signalfd`: the one listener: blocks the phase's signals and reads them with their sender
 //! - `exec`: replace readygate with the command
@@ -43,6 +44,7 @@ pub mod log;
 pub mod net;
 pub mod options;
 pub mod parse;
+pub mod pod;
 pub mod preset;
 pub mod probe;
 pub mod procnet;

@@ -1,0 +1,15 @@
+//! The pod readygate runs in, judged from its own facts: classic sidecar, native sidecar,
+//! ambient, or no mesh (issue 22).
+//!
+//! Two facts, each gathered by one module as a pure parser plus a small read, and one pure
+//! decision over both:
+//! - `annotations`: the pod's annotations from a Downward API file, in the kubelet's format
+//! - `istio_status`: the `sidecar.istio.io/status` JSON: where Istio put `istio-proxy`
+//! - `listeners`: which TCP ports listen in this network namespace, asked through netlink
+//!   sock_diag (ztunnel's 15001/15006/15008, a sidecar agent's 15020/15021)
+//! - `mode`: the decision ([`mode::PodMode`]) and the one log line that says why
+
+pub mod annotations;
+pub mod istio_status;
+pub mod listeners;
+pub mod mode;

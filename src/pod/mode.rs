@@ -1,0 +1,838 @@
+//! The pod's mesh mode, decided from its two facts (the annotations, the listening ports) by
+//! one pure function, with the log line that says what was found and what readygate does.
+//!
+//! Conservative: the wait is skipped only on positive evidence, annotations that name no mesh
+//! or say ambient, or ztunnel's listeners with no sidecar agent beside them. Everything
+//! uncertain is [`PodMode::Unknown`], which is readygate's behaviour before mesh modes existed
+//! (wait for Istio's sidecar, quit it in Job mode). Rules, first match wins:
+//!
+//! | annotations                                        | listeners              | mode |
+//! |----------------------------------------------------|------------------------|------|
+//! | unreadable, malformed, too large                   | any                    | Unknown (warning) |
+//! | `sidecar.istio.io/status`: istio-proxy in `initContainers` | any            | Native(Istio) |
+//! | `sidecar.istio.io/status`: istio-proxy in `containers` only | any           | Classic(Istio) |
+//! | `sidecar.istio.io/status` naming no istio-proxy, or not JSON | any          | Unknown |
+//! | `linkerd.io/proxy-version`, native annotation true  | any                    | Native(Linkerd) |
+//! | `linkerd.io/proxy-version`, native annotation false | any                    | Classic(Linkerd) |
+//! | `linkerd.io/proxy-version`, native not said         | any                    | Sidecar(Linkerd) |
+//! | `kuma.io/sidecar-injected`, `consul.hashicorp.com/connect-inject-status` | any | Unknown |
+//! | any, or no file                                    | 15020 or 15021         | Sidecar(Istio) |
+//! | `ambient.istio.io/redirection: enabled`            | other                  | Ambient |
+//! | any other, or no file                              | 15001+15006+15008      | Ambient |
+//! | `ambient.istio.io/redirection` not `enabled` (pending) | other              | Unknown |
+//! | present, naming none of these                      | some of 15001/6/8      | Unknown |
+//! | present, naming none of these                      | none, or unreadable    | NoSidecar |
+//! | no file                                            | none, or unreadable    | Unknown |
+//!
+//! Sources: Istio's status JSON and ztunnel ports (see `istio_status` and `listeners`); the
+//! ambient annotation's values in istio/istio `pkg/config/constants/constants.go`
+//! (`AmbientRedirectionEnabled` "enabled", set by istio-cni once redirection works, possibly
+//! after the containers started; `AmbientRedirectionPending` "pending"); Linkerd's
+//! annotations in linkerd/linkerd2 `pkg/k8s/labels.go` and their reading in
+//! `pkg/inject/inject.go` (`config.linkerd.io/` before `config.beta.` before `config.alpha.`,
+//! each parsed with Go's `strconv.ParseBool`; the cluster-wide default, `proxy.nativeSidecar`
+//! in the chart's values, leaves no trace on the pod, hence "not said").
+//!
+//! Kuma and Consul are recognised only so that their pods are not taken for uninjected ones:
+//! their documentation gives no readiness endpoint readygate could rely on across versions.
+//! The line never quotes an annotation's value (values may hold secrets).
+
+use crate::pod::annotations::{Annotations, ReadError};
+use crate::pod::istio_status::{self, Placement};
+use crate::pod::listeners::{LookError, MeshPorts};
+
+/// Istio's injection record (JSON naming the containers it added).
+pub const ISTIO_STATUS: &str = "sidecar.istio.io/status";
+/// Set by istio-cni on an ambient pod once its traffic is redirected to ztunnel.
+pub const AMBIENT_REDIRECTION: &str = "ambient.istio.io/redirection";
+/// Set by Linkerd's injector on every pod it injects.
+pub const LINKERD_PROXY_VERSION: &str = "linkerd.io/proxy-version";
+/// Linkerd's native-sidecar switch, in the order its injector reads them.
+pub const LINKERD_NATIVE: [&str; 3] = [
+    "config.linkerd.io/proxy-enable-native-sidecar",
+    "config.beta.linkerd.io/proxy-enable-native-sidecar",
+    "config.alpha.linkerd.io/proxy-enable-native-sidecar",
+];
+/// Set by Kuma's injector.
+pub const KUMA_INJECTED: &str = "kuma.io/sidecar-injected";
+/// Set by Consul's injector.
+pub const CONSUL_INJECTED: &str = "consul.hashicorp.com/connect-inject-status";
+
+/// A mesh readygate has a preset for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mesh {
+    Istio,
+    Linkerd,
+}
+
+impl Mesh {
+    /// The mesh as `--mesh` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mesh::Istio => "istio",
+            Mesh::Linkerd => "linkerd",
+        }
+    }
+}
+
+/// What kind of pod this is, as far as readygate's wait and quit care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodMode {
+    /// The proxy is a regular container: wait, and quit it in Job mode (today's behaviour).
+    Classic(Mesh),
+    /// The proxy is a native sidecar: wait (the kubelet started the app after its startup
+    /// probe, so this is quick), and never quit it: the kubelet restarts one that exits and
+    /// stops it once the app's containers are done (KEP-753).
+    Native(Mesh),
+    /// A sidecar of this mesh that may be either: wait, and quit in Job mode, where a 404 from
+    /// the quit means a native sidecar or a disabled endpoint.
+    Sidecar(Mesh),
+    /// Istio ambient: no proxy in the pod, ztunnel carries its traffic. Nothing to wait for.
+    Ambient,
+    /// No mesh in this pod. Nothing to wait for.
+    NoSidecar,
+    /// Not known: today's behaviour (Istio's preset, the wait, the quit in Job mode).
+    Unknown,
+}
+
+impl PodMode {
+    /// Whether readygate waits for a sidecar.
+    pub fn waits(self) -> bool {
+        !matches!(self, PodMode::Ambient | PodMode::NoSidecar)
+    }
+
+    /// Whether Job mode quits the sidecar when the command ends.
+    pub fn quits(self) -> bool {
+        matches!(
+            self,
+            PodMode::Classic(_) | PodMode::Sidecar(_) | PodMode::Unknown
+        )
+    }
+
+    /// The mesh whose preset to use; `None` keeps the default (Istio's) or needs none.
+    pub fn mesh(self) -> Option<Mesh> {
+        match self {
+            PodMode::Classic(m) | PodMode::Native(m) | PodMode::Sidecar(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// What was gathered about the pod, each fact or why it is missing.
+#[derive(Clone, Copy, Debug)]
+pub struct Facts<'a> {
+    /// The annotations file's content; `Err(ReadError::Missing)` when there is none.
+    pub annotations: Result<&'a Annotations, &'a ReadError>,
+    /// The mesh ports that listen, or why the look failed.
+    pub listeners: Result<MeshPorts, &'a LookError>,
+    /// Whether readygate runs the command as a child and quits the sidecar after it (Job
+    /// mode), which only changes the log line.
+    pub job: bool,
+}
+
+/// The mode, and the one line to log about it (at warning level when `warn`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub mode: PodMode,
+    pub line: String,
+    pub warn: bool,
+}
+
+/// What the annotations name.
+enum Named {
+    Istio(Result<Placement, istio_status::Malformed>),
+    /// Linkerd, with its native-sidecar annotation if one was set and parsed.
+    Linkerd(Option<bool>),
+    /// A mesh readygate has no preset for, and the annotation that shows it.
+    Other(&'static str, &'static str),
+    Ambient,
+    AmbientNotEnabled,
+    Nothing,
+}
+
+fn named(a: &Annotations) -> Named {
+    if let Some(status) = a.get(ISTIO_STATUS) {
+        return Named::Istio(istio_status::proxy_placement(status));
+    }
+    if a.get(LINKERD_PROXY_VERSION).is_some() {
+        // As Linkerd's injector: the first of the keys present decides, even if unparseable.
+        let native = LINKERD_NATIVE.iter().find_map(|k| a.get(k)).map(parse_bool);
+        return Named::Linkerd(native.flatten());
+    }
+    if a.get(KUMA_INJECTED).is_some() {
+        return Named::Other("kuma", KUMA_INJECTED);
+    }
+    if a.get(CONSUL_INJECTED).is_some() {
+        return Named::Other("consul", CONSUL_INJECTED);
+    }
+    match a.get(AMBIENT_REDIRECTION) {
+        Some("enabled") => Named::Ambient,
+        Some(_) => Named::AmbientNotEnabled,
+        None => Named::Nothing,
+    }
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// What the listening ports say.
+enum Heard {
+    Ztunnel,
+    Agent(MeshPorts),
+    Partial(MeshPorts),
+    Quiet,
+}
+
+fn heard(ports: &MeshPorts) -> Heard {
+    if ports.sidecar_agent() {
+        Heard::Agent(*ports)
+    } else if ports.ztunnel_only() {
+        Heard::Ztunnel
+    } else if ports.partial_redirect() {
+        Heard::Partial(*ports)
+    } else {
+        Heard::Quiet
+    }
+}
+
+const ZTUNNEL_SEEN: &str = "ztunnel listens on 15001, 15006 and 15008, nothing on 15020 or 15021";
+
+fn ports_text(ports: &MeshPorts) -> String {
+    let list: Vec<String> = ports.listening().iter().map(u16::to_string).collect();
+    list.join(", ")
+}
+
+/// Decides the pod's mode from its facts.
+pub fn decide(facts: &Facts<'_>) -> Decision {
+    let job = facts.job;
+    let listened = facts.listeners.as_ref().ok().map(heard);
+    let annotations = match facts.annotations {
+        Ok(a) => Some(a),
+        Err(ReadError::Missing) => None,
+        Err(e) => {
+            return warn(
+                PodMode::Unknown,
+                format!("pod annotations unusable ({e}): {}", as_before(job)),
+            )
+        }
+    };
+    let named = annotations.map(named);
+    // The annotations that name a sidecar decide alone.
+    match &named {
+        Some(Named::Istio(Ok(Placement::InitContainers))) => {
+            return info(
+                PodMode::Native(Mesh::Istio),
+                format!(
+                    "istio native sidecar ({ISTIO_STATUS} lists istio-proxy under \
+                     initContainers): {}",
+                    native_action(job)
+                ),
+            )
+        }
+        Some(Named::Istio(Ok(Placement::Containers))) => {
+            return info(
+                PodMode::Classic(Mesh::Istio),
+                format!(
+                    "istio classic sidecar ({ISTIO_STATUS} lists istio-proxy under containers \
+                     only): {}",
+                    classic_action(job)
+                ),
+            )
+        }
+        Some(Named::Istio(Ok(Placement::Absent))) => {
+            return info(
+                PodMode::Unknown,
+                format!(
+                    "istio injected this pod, but {ISTIO_STATUS} names no istio-proxy: mesh mode \
+                     unknown, {}",
+                    as_before(job)
+                ),
+            )
+        }
+        Some(Named::Istio(Err(e))) => {
+            return warn(
+                PodMode::Unknown,
+                format!(
+                    "{ISTIO_STATUS} is not the JSON istio writes ({e}): mesh mode unknown, {}",
+                    as_before(job)
+                ),
+            )
+        }
+        Some(Named::Linkerd(Some(true))) => {
+            return info(
+                PodMode::Native(Mesh::Linkerd),
+                format!(
+                    "linkerd native sidecar ({} is true): {}",
+                    LINKERD_NATIVE[0],
+                    native_action(job)
+                ),
+            )
+        }
+        Some(Named::Linkerd(Some(false))) => {
+            return info(
+                PodMode::Classic(Mesh::Linkerd),
+                format!(
+                    "linkerd classic sidecar ({} is false): {}",
+                    LINKERD_NATIVE[0],
+                    classic_action(job)
+                ),
+            )
+        }
+        Some(Named::Linkerd(None)) => {
+            let action = if job {
+                "waiting for it, then asking it to shut down (a 404 is expected if it is a \
+                 native sidecar or its shutdown endpoint is off)"
+            } else {
+                "waiting for it"
+            };
+            return info(
+                PodMode::Sidecar(Mesh::Linkerd),
+                format!(
+                    "linkerd sidecar ({LINKERD_PROXY_VERSION}; classic or native not said): \
+                     {action}"
+                ),
+            );
+        }
+        Some(Named::Other(mesh, key)) => {
+            return info(
+                PodMode::Unknown,
+                format!(
+                    "{mesh} sidecar ({key}), which readygate has no preset for (give its \
+                     readiness URL with --url): {}",
+                    as_before(job)
+                ),
+            )
+        }
+        _ => {}
+    }
+    // No sidecar named: what listens decides, then the annotations' silence.
+    match (&named, &listened) {
+        (_, Some(Heard::Agent(ports))) => info(
+            PodMode::Sidecar(Mesh::Istio),
+            format!(
+                "a sidecar agent listens on {} here: {}",
+                ports_text(ports),
+                as_before(job)
+            ),
+        ),
+        (Some(Named::Ambient), _) => info(
+            PodMode::Ambient,
+            format!(
+                "istio ambient ({AMBIENT_REDIRECTION}: enabled): not waiting for a sidecar, {}",
+                run_now(job)
+            ),
+        ),
+        (_, Some(Heard::Ztunnel)) => info(
+            PodMode::Ambient,
+            format!(
+                "istio ambient ({ZTUNNEL_SEEN}): not waiting for a sidecar, {}",
+                run_now(job)
+            ),
+        ),
+        (Some(Named::AmbientNotEnabled), _) => info(
+            PodMode::Unknown,
+            format!(
+                "istio ambient, but {AMBIENT_REDIRECTION} is not enabled yet and ztunnel does \
+                 not listen here: mesh mode unknown, {}",
+                as_before(job)
+            ),
+        ),
+        (Some(_), Some(Heard::Partial(ports))) => info(
+            PodMode::Unknown,
+            format!(
+                "the pod's annotations name no mesh, but a proxy listens on {} here: mesh mode \
+                 unknown, {}",
+                ports_text(ports),
+                as_before(job)
+            ),
+        ),
+        (Some(_), _) => {
+            let why = match annotations {
+                Some(a) if a.is_empty() => "it has no annotations",
+                _ => "its annotations name no mesh",
+            };
+            info(
+                PodMode::NoSidecar,
+                format!("no sidecar in this pod ({why}): {}", run_now(job)),
+            )
+        }
+        (None, _) => {
+            let listeners = match facts.listeners {
+                Ok(_) => "no ztunnel listening here".to_owned(),
+                Err(e) => format!("its listening sockets unknown ({e})"),
+            };
+            info(
+                PodMode::Unknown,
+                format!(
+                    "mesh mode unknown (no pod annotations file, {listeners}): {}",
+                    as_before(job)
+                ),
+            )
+        }
+    }
+}
+
+fn info(mode: PodMode, line: String) -> Decision {
+    Decision {
+        mode,
+        line,
+        warn: false,
+    }
+}
+
+fn warn(mode: PodMode, line: String) -> Decision {
+    Decision {
+        mode,
+        line,
+        warn: true,
+    }
+}
+
+fn as_before(job: bool) -> &'static str {
+    if job {
+        "waiting for istio's sidecar as before, and quitting it when the command ends"
+    } else {
+        "waiting for istio's sidecar as before"
+    }
+}
+
+fn classic_action(job: bool) -> &'static str {
+    if job {
+        "waiting for it, then quitting it when the command ends"
+    } else {
+        "waiting for it"
+    }
+}
+
+fn native_action(job: bool) -> &'static str {
+    if job {
+        "waiting for it, and no quit in Job mode (the kubelet stops a native sidecar itself)"
+    } else {
+        "waiting for it"
+    }
+}
+
+fn run_now(job: bool) -> &'static str {
+    if job {
+        "running the command now, and no quit when it ends"
+    } else {
+        "running the command now"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pod::annotations::{parse, Malformed, Problem};
+    use crate::pod::listeners::ReplyError;
+
+    const NATIVE: &str = r#"{"initContainers":["istio-init","istio-proxy"],"containers":null,"volumes":["workload-socket","credential-socket","workload-certs","istio-envoy","istio-data","istio-podinfo","istio-token","istiod-ca-cert","istio-ca-crl"],"imagePullSecrets":null,"revision":"default"}"#;
+    const CLASSIC: &str = r#"{"initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":["workload-socket","credential-socket","workload-certs","istio-envoy","istio-data","istio-podinfo","istio-token","istiod-ca-cert","istio-ca-crl"],"imagePullSecrets":null,"revision":"default"}"#;
+    const PROXYLESS: &str = r#"{"initContainers":["grpc-bootstrap-init"],"containers":["traffic"],"volumes":["grpc-io-proxyless-bootstrap"],"imagePullSecrets":null,"revision":"default"}"#;
+
+    /// The listening-port fact of a row.
+    #[derive(Clone, Copy)]
+    enum L {
+        /// Nothing of the mesh's ports.
+        Quiet,
+        Ztunnel,
+        /// ztunnel's three, plus the agent's 15020: a sidecar.
+        ZtunnelAnd15020,
+        Only15021,
+        /// 15001 and 15006 alone.
+        Partial,
+        /// The look failed.
+        Failed,
+    }
+
+    /// The annotations fact of a row.
+    enum A {
+        Pairs(&'static [(&'static str, &'static str)]),
+        Missing,
+        Malformed,
+    }
+
+    fn ports(l: L) -> MeshPorts {
+        let (z, a) = match l {
+            L::Quiet | L::Failed => ([false; 3], [false; 2]),
+            L::Ztunnel => ([true; 3], [false; 2]),
+            L::ZtunnelAnd15020 => ([true; 3], [true, false]),
+            L::Only15021 => ([false; 3], [false, true]),
+            L::Partial => ([true, true, false], [false; 2]),
+        };
+        MeshPorts {
+            ztunnel: z,
+            agent: a,
+        }
+    }
+
+    fn decide_row(a: &A, l: L, job: bool) -> Decision {
+        let look_error = LookError::Reply(ReplyError::Truncated);
+        let missing = ReadError::Missing;
+        let malformed = ReadError::Malformed(Malformed {
+            line: 2,
+            problem: Problem::Unterminated,
+        });
+        let annotations: Annotations = match a {
+            A::Pairs(pairs) => pairs.iter().copied().collect(),
+            _ => Annotations::default(),
+        };
+        let facts = Facts {
+            annotations: match a {
+                A::Pairs(_) => Ok(&annotations),
+                A::Missing => Err(&missing),
+                A::Malformed => Err(&malformed),
+            },
+            listeners: match l {
+                L::Failed => Err(&look_error),
+                l => Ok(ports(l)),
+            },
+            job,
+        };
+        decide(&facts)
+    }
+
+    use PodMode::*;
+
+    const NONE: &[(&str, &str)] = &[
+        ("kubectl.kubernetes.io/default-container", "app"),
+        ("prometheus.io/scrape", "true"),
+    ];
+
+    /// Every row of the module's table: annotations, listeners, the mode, and words the line
+    /// must hold.
+    #[test]
+    fn every_rule_of_the_decision_table() {
+        let rows: Vec<(&str, A, L, PodMode, &str)> = vec![
+            // Unusable annotations: today's behaviour, even with ztunnel's listeners.
+            (
+                "malformed",
+                A::Malformed,
+                L::Ztunnel,
+                Unknown,
+                "pod annotations unusable",
+            ),
+            ("malformed", A::Malformed, L::Quiet, Unknown, "as before"),
+            // Istio's status decides alone, whatever listens.
+            (
+                "native",
+                A::Pairs(&[(ISTIO_STATUS, NATIVE)]),
+                L::Quiet,
+                Native(Mesh::Istio),
+                "istio native sidecar",
+            ),
+            (
+                "native",
+                A::Pairs(&[(ISTIO_STATUS, NATIVE)]),
+                L::Ztunnel,
+                Native(Mesh::Istio),
+                "initContainers",
+            ),
+            (
+                "classic",
+                A::Pairs(&[(ISTIO_STATUS, CLASSIC)]),
+                L::Quiet,
+                Classic(Mesh::Istio),
+                "istio classic sidecar",
+            ),
+            (
+                "classic+ambient",
+                A::Pairs(&[(ISTIO_STATUS, CLASSIC), (AMBIENT_REDIRECTION, "enabled")]),
+                L::Ztunnel,
+                Classic(Mesh::Istio),
+                "containers only",
+            ),
+            (
+                "proxyless",
+                A::Pairs(&[(ISTIO_STATUS, PROXYLESS)]),
+                L::Quiet,
+                Unknown,
+                "names no istio-proxy",
+            ),
+            (
+                "status not json",
+                A::Pairs(&[(ISTIO_STATUS, "{")]),
+                L::Quiet,
+                Unknown,
+                "not the JSON istio writes",
+            ),
+            // Linkerd.
+            (
+                "linkerd native",
+                A::Pairs(&[
+                    (LINKERD_PROXY_VERSION, "edge-26.1.1"),
+                    (LINKERD_NATIVE[0], "true"),
+                ]),
+                L::Quiet,
+                Native(Mesh::Linkerd),
+                "linkerd native sidecar",
+            ),
+            (
+                "linkerd native beta",
+                A::Pairs(&[(LINKERD_PROXY_VERSION, "v"), (LINKERD_NATIVE[1], "1")]),
+                L::Quiet,
+                Native(Mesh::Linkerd),
+                "native",
+            ),
+            (
+                "linkerd stable wins",
+                A::Pairs(&[
+                    (LINKERD_PROXY_VERSION, "v"),
+                    (LINKERD_NATIVE[0], "false"),
+                    (LINKERD_NATIVE[2], "true"),
+                ]),
+                L::Quiet,
+                Classic(Mesh::Linkerd),
+                "linkerd classic sidecar",
+            ),
+            (
+                "linkerd unsaid",
+                A::Pairs(&[(LINKERD_PROXY_VERSION, "v")]),
+                L::Quiet,
+                Sidecar(Mesh::Linkerd),
+                "classic or native not said",
+            ),
+            (
+                "linkerd unparseable",
+                A::Pairs(&[(LINKERD_PROXY_VERSION, "v"), (LINKERD_NATIVE[0], "yes")]),
+                L::Quiet,
+                Sidecar(Mesh::Linkerd),
+                "not said",
+            ),
+            // Meshes without a preset are not "no sidecar".
+            (
+                "kuma",
+                A::Pairs(&[(KUMA_INJECTED, "true")]),
+                L::Partial,
+                Unknown,
+                "kuma sidecar",
+            ),
+            (
+                "consul",
+                A::Pairs(&[(CONSUL_INJECTED, "injected")]),
+                L::Quiet,
+                Unknown,
+                "--url",
+            ),
+            // An agent's port means a sidecar, whatever the annotations say (short of naming one).
+            (
+                "none + 15020",
+                A::Pairs(NONE),
+                L::ZtunnelAnd15020,
+                Sidecar(Mesh::Istio),
+                "listens on 15001, 15006, 15008, 15020",
+            ),
+            (
+                "ambient + 15021",
+                A::Pairs(&[(AMBIENT_REDIRECTION, "enabled")]),
+                L::Only15021,
+                Sidecar(Mesh::Istio),
+                "15021",
+            ),
+            (
+                "missing + 15020",
+                A::Missing,
+                L::ZtunnelAnd15020,
+                Sidecar(Mesh::Istio),
+                "as before",
+            ),
+            // Ambient.
+            (
+                "ambient",
+                A::Pairs(&[(AMBIENT_REDIRECTION, "enabled")]),
+                L::Quiet,
+                Ambient,
+                "ambient.istio.io/redirection: enabled",
+            ),
+            (
+                "ambient, look failed",
+                A::Pairs(&[(AMBIENT_REDIRECTION, "enabled")]),
+                L::Failed,
+                Ambient,
+                "running the command now",
+            ),
+            (
+                "none + ztunnel",
+                A::Pairs(NONE),
+                L::Ztunnel,
+                Ambient,
+                "ztunnel listens on 15001, 15006 and 15008",
+            ),
+            (
+                "missing + ztunnel",
+                A::Missing,
+                L::Ztunnel,
+                Ambient,
+                "nothing on 15020",
+            ),
+            (
+                "pending + ztunnel",
+                A::Pairs(&[(AMBIENT_REDIRECTION, "pending")]),
+                L::Ztunnel,
+                Ambient,
+                "ztunnel listens",
+            ),
+            (
+                "pending",
+                A::Pairs(&[(AMBIENT_REDIRECTION, "pending")]),
+                L::Quiet,
+                Unknown,
+                "not enabled yet",
+            ),
+            // Annotations that name no mesh.
+            (
+                "none + partial",
+                A::Pairs(NONE),
+                L::Partial,
+                Unknown,
+                "a proxy listens on 15001, 15006",
+            ),
+            (
+                "none",
+                A::Pairs(NONE),
+                L::Quiet,
+                NoSidecar,
+                "its annotations name no mesh",
+            ),
+            (
+                "none, look failed",
+                A::Pairs(NONE),
+                L::Failed,
+                NoSidecar,
+                "running the command now",
+            ),
+            (
+                "empty",
+                A::Pairs(&[]),
+                L::Quiet,
+                NoSidecar,
+                "it has no annotations",
+            ),
+            // No facts.
+            (
+                "missing",
+                A::Missing,
+                L::Quiet,
+                Unknown,
+                "no pod annotations file, no ztunnel",
+            ),
+            (
+                "missing + partial",
+                A::Missing,
+                L::Partial,
+                Unknown,
+                "as before",
+            ),
+            (
+                "missing, look failed",
+                A::Missing,
+                L::Failed,
+                Unknown,
+                "listening sockets unknown (netlink sock_diag: the reply was cut short)",
+            ),
+        ];
+        for (name, a, l, mode, words) in rows {
+            let d = decide_row(&a, l, false);
+            assert_eq!(d.mode, mode, "{name}: {}", d.line);
+            assert!(
+                d.line.contains(words),
+                "{name}: {:?} lacks {words:?}",
+                d.line
+            );
+            let unusable = matches!(a, A::Malformed) || name == "status not json";
+            assert_eq!(d.warn, unusable, "{name}: {}", d.line);
+        }
+    }
+
+    #[test]
+    fn each_mode_says_whether_it_waits_quits_and_which_preset() {
+        for (mode, waits, quits, mesh) in [
+            (Classic(Mesh::Istio), true, true, Some(Mesh::Istio)),
+            (Native(Mesh::Linkerd), true, false, Some(Mesh::Linkerd)),
+            (Sidecar(Mesh::Linkerd), true, true, Some(Mesh::Linkerd)),
+            (Ambient, false, false, None),
+            (NoSidecar, false, false, None),
+            (Unknown, true, true, None),
+        ] {
+            assert_eq!(
+                (mode.waits(), mode.quits(), mode.mesh()),
+                (waits, quits, mesh),
+                "{mode:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn job_mode_lines_say_what_happens_to_the_quit() {
+        let native = decide_row(&A::Pairs(&[(ISTIO_STATUS, NATIVE)]), L::Quiet, true);
+        assert_eq!(
+            native.line,
+            "istio native sidecar (sidecar.istio.io/status lists istio-proxy under \
+             initContainers): waiting for it, and no quit in Job mode (the kubelet stops a \
+             native sidecar itself)"
+        );
+        let classic = decide_row(&A::Pairs(&[(ISTIO_STATUS, CLASSIC)]), L::Quiet, true);
+        assert!(classic
+            .line
+            .ends_with("then quitting it when the command ends"));
+        let linkerd = decide_row(&A::Pairs(&[(LINKERD_PROXY_VERSION, "v")]), L::Quiet, true);
+        assert!(
+            linkerd.line.contains("a 404 is expected"),
+            "{}",
+            linkerd.line
+        );
+        let none = decide_row(&A::Pairs(NONE), L::Quiet, true);
+        assert_eq!(
+            none.line,
+            "no sidecar in this pod (its annotations name no mesh): running the command now, \
+             and no quit when it ends"
+        );
+        let none = decide_row(&A::Pairs(NONE), L::Quiet, false);
+        assert_eq!(
+            none.line,
+            "no sidecar in this pod (its annotations name no mesh): running the command now"
+        );
+        let ambient = decide_row(&A::Missing, L::Ztunnel, false);
+        assert_eq!(
+            ambient.line,
+            "istio ambient (ztunnel listens on 15001, 15006 and 15008, nothing on 15020 or \
+             15021): not waiting for a sidecar, running the command now"
+        );
+    }
+
+    #[test]
+    fn the_line_never_quotes_an_annotation_value() {
+        let secret = "s3cr3t-t0ken";
+        let files = [
+            format!("{AMBIENT_REDIRECTION}=\"{secret}\""),
+            format!("{ISTIO_STATUS}=\"{{\\\"{secret}\\\": [\""),
+            format!(
+                "{LINKERD_NATIVE0}=\"{secret}\"\n{LINKERD_PROXY_VERSION}=\"{secret}\"",
+                LINKERD_NATIVE0 = LINKERD_NATIVE[0]
+            ),
+            format!("{KUMA_INJECTED}=\"{secret}\"\nx=\"{secret}\""),
+            format!("a=\"{secret}\"\nb=\"{secret}"),
+        ];
+        for text in files {
+            let parsed = parse(text.as_bytes());
+            let error = parsed.as_ref().err().map(|&m| ReadError::Malformed(m));
+            let facts = Facts {
+                annotations: match (&parsed, &error) {
+                    (Ok(a), _) => Ok(a),
+                    (_, Some(e)) => Err(e),
+                    _ => unreachable!(),
+                },
+                listeners: Ok(MeshPorts::default()),
+                job: true,
+            };
+            let d = decide(&facts);
+            assert!(!d.line.contains(secret), "{text}: {}", d.line);
+        }
+    }
+}
