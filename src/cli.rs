@@ -15,6 +15,8 @@ use std::path::PathBuf;
 
 use crate::help;
 use crate::options::{self, Invalid, Modes, Options, Spec, Takes, SPECS};
+use crate::pod::gather::AnnotationsFile;
+use crate::preset::Mesh;
 use crate::target::{self, Target};
 
 pub use crate::options::LogFormat;
@@ -76,6 +78,9 @@ pub struct Stages {
     pub sidecar: Vec<Target>,
     /// Every other --url target, in the order given.
     pub dependencies: Vec<Target>,
+    /// `--mesh auto` with the preset as the sidecar stage: the pod's facts may replace it. A
+    /// --url on this pod names the sidecar's endpoint itself, so nothing is detected then.
+    pub auto: bool,
 }
 
 impl Cli {
@@ -87,10 +92,23 @@ impl Cli {
             .iter()
             .cloned()
             .partition(Target::is_dependency);
+        let auto = self.options.mesh == Mesh::Auto && sidecar.is_empty();
         let preset = self.options.mesh.preset().ready_url;
         Stages {
             sidecar: given_or_preset(sidecar, preset),
             dependencies,
+            auto,
+        }
+    }
+
+    /// Where `--mesh auto` reads the pod's annotations.
+    pub fn pod_annotations(&self) -> AnnotationsFile {
+        match &self.options.pod_annotations {
+            Some(path) => AnnotationsFile {
+                path: path.clone(),
+                explicit: true,
+            },
+            None => AnnotationsFile::default_path(),
         }
     }
 
@@ -99,6 +117,7 @@ impl Cli {
         let Stages {
             mut sidecar,
             dependencies,
+            ..
         } = self.stages();
         sidecar.extend(dependencies);
         sidecar
@@ -107,8 +126,13 @@ impl Cli {
     /// Job mode's quit endpoints: the --quit-url list, or the mesh preset's (none for
     /// `--mesh none`).
     pub fn quit_targets(&self) -> Vec<Target> {
-        let preset = self.options.mesh.preset().quit_url;
-        given_or_preset(self.options.quit_urls.clone(), preset)
+        self.quit_targets_of(self.options.mesh)
+    }
+
+    /// Job mode's quit endpoints once the pod's facts chose `mesh`: the --quit-url list still
+    /// wins over its preset.
+    pub fn quit_targets_of(&self, mesh: Mesh) -> Vec<Target> {
+        given_or_preset(self.options.quit_urls.clone(), mesh.preset().quit_url)
     }
 }
 
@@ -154,12 +178,14 @@ pub fn parse_with_env(
     let resolved = resolve(&given, env).and_then(|(options, set)| {
         let mode = mode(&options, &command, &set)?;
         let unused = unused(&mode, &set);
-        Ok(Cli {
+        let mut cli = Cli {
             mode,
             options,
             command,
             unused,
-        })
+        };
+        cli.unused.extend(not_detecting(&cli, &set));
+        Ok(cli)
     });
     match resolved {
         Ok(cli) => Parsed::Run(Box::new(cli)),
@@ -191,6 +217,27 @@ fn unused(mode: &Mode, set: &SetBy) -> Vec<String> {
             format!("{} has no effect {why}; it is ignored", source.name())
         })
         .collect()
+}
+
+/// The warning for a `--pod-annotations` that a mode which waits will not read, because no
+/// mesh is detected: another `--mesh` was chosen, or a --url names the sidecar's endpoint.
+fn not_detecting(cli: &Cli, set: &SetBy) -> Option<String> {
+    let source = set.find("pod-annotations")?;
+    if !source.spec().read_by.contains(cli.mode.kind()) || cli.stages().auto {
+        return None;
+    }
+    let mesh = cli.options.mesh.name();
+    let why = match set.find("mesh") {
+        _ if cli.options.mesh == Mesh::Auto => {
+            "with a --url on this pod (the sidecar's own endpoint: no mesh is detected)".into()
+        }
+        Some(Source::Env(spec)) => format!("with {}={mesh}", spec.env),
+        _ => format!("with --mesh {mesh}"),
+    };
+    Some(format!(
+        "{} has no effect {why}; it is ignored",
+        source.name()
+    ))
 }
 
 /// The mode the options ask for, or why they contradict each other or the command. Errors name
@@ -451,7 +498,9 @@ mod tests {
     #[test]
     fn defaults_apply_without_flags_or_variables() {
         let cli = ok(&[]);
-        assert_eq!(cli.options.mesh, Mesh::Istio);
+        assert_eq!(cli.options.mesh, Mesh::Auto);
+        assert!(cli.stages().auto && cli.options.pod_annotations.is_none());
+        assert_eq!(cli.pod_annotations(), AnnotationsFile::default_path());
         assert_eq!(cli.options.timeout, Duration::from_secs(120));
         assert_eq!(cli.options.request_timeout, Duration::from_secs(1));
         assert_eq!(
@@ -653,6 +702,92 @@ mod tests {
         assert_eq!(dependencies, ["mysql://db"]);
         let cli = ok(&["--mesh", "none", "-S", "--", "true"]);
         assert!(cli.targets().is_empty() && cli.quit_targets().is_empty());
+    }
+
+    #[test]
+    fn the_pod_is_detected_only_with_mesh_auto_and_the_preset_as_the_sidecar_stage() {
+        let auto = |list: &[&str]| ok(list).stages().auto;
+        assert!(auto(&[]));
+        assert!(auto(&["--mesh", "AUTO"]));
+        // Dependencies are not the sidecar's endpoint: the preset is still its stage.
+        assert!(auto(&["--url", "redis://cache,http://orders:8080/healthz"]));
+        for explicit in ["istio", "linkerd", "envoy", "none"] {
+            assert!(!auto(&["--mesh", explicit]), "{explicit}");
+        }
+        assert!(!auto(&["--url", "http://localhost:15021/healthz/ready"]));
+        assert!(!auto(&[
+            "--url",
+            "redis://cache",
+            "--url",
+            "file:///vault/secrets/db"
+        ]));
+        assert!(!auto(&["--url", "tcp://127.0.0.1:15020"]));
+    }
+
+    #[test]
+    fn a_given_annotations_file_is_explicit_and_ignored_with_a_warning_when_nothing_is_detected() {
+        let cli = ok(&["--pod-annotations", "/podinfo/a", "--", "app"]);
+        assert_eq!(
+            cli.pod_annotations(),
+            AnnotationsFile {
+                path: "/podinfo/a".into(),
+                explicit: true
+            }
+        );
+        assert!(cli.unused.is_empty(), "{:?}", cli.unused);
+        let cli = ok(&["--pod-annotations=/a", "--mesh=linkerd", "--", "app"]);
+        assert_eq!(
+            cli.unused,
+            ["--pod-annotations has no effect with --mesh linkerd; it is ignored"]
+        );
+        let Parsed::Run(cli) = parse_env(
+            &["--", "app"],
+            &[
+                ("READYGATE_POD_ANNOTATIONS", "/a"),
+                ("READYGATE_MESH", "istio"),
+            ],
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            cli.unused,
+            ["READYGATE_POD_ANNOTATIONS has no effect with READYGATE_MESH=istio; it is ignored"]
+        );
+        let cli = ok(&["--pod-annotations=/a", "--url=http://localhost:1/r"]);
+        assert_eq!(
+            cli.unused,
+            [
+                "--pod-annotations has no effect with a --url on this pod (the sidecar's own \
+              endpoint: no mesh is detected); it is ignored"
+            ]
+        );
+        // The modes that do not wait name it as theirs to ignore, once.
+        let cli = ok(&["--pod-annotations=/a", "--wait-app-exit"]);
+        assert_eq!(
+            cli.unused,
+            ["--pod-annotations has no effect with --wait-app-exit; it is ignored"]
+        );
+    }
+
+    #[test]
+    fn quit_targets_follow_the_mesh_the_pod_names_unless_quit_url_was_given() {
+        let cli = ok(&["-S", "--", "true"]);
+        let urls = |targets: Vec<Target>| -> Vec<String> {
+            targets.iter().map(ToString::to_string).collect()
+        };
+        assert_eq!(
+            urls(cli.quit_targets()),
+            ["http://localhost:15020/quitquitquit"]
+        );
+        assert_eq!(
+            urls(cli.quit_targets_of(Mesh::Linkerd)),
+            ["http://localhost:4191/shutdown"]
+        );
+        let cli = ok(&["--quit-url", "http://127.0.0.1:1/q", "-S", "--", "true"]);
+        assert_eq!(
+            urls(cli.quit_targets_of(Mesh::Linkerd)),
+            ["http://127.0.0.1:1/q"]
+        );
     }
 
     #[test]

@@ -15,11 +15,15 @@ use readygate::appexit::{self, Exited, Watch};
 use readygate::backoff::Backoff;
 use readygate::cli::{self, Cli, Mode, Parsed};
 use readygate::exit::{self, Failure};
+use readygate::pod::gather;
+use readygate::pod::mode::{Decision, Mesh as PodMesh, PodMode};
+use readygate::preset::Mesh;
 use readygate::probe::Settle;
+use readygate::quit::Refusal;
 use readygate::signalfd::Listener;
 use readygate::signals::Phase;
 use readygate::supervise::{self, Ended, Supervisor};
-use readygate::wait::{self, Gate, Plan};
+use readygate::wait::{self, Auto, Gate, Gated, Plan};
 use readygate::{exec, install, log, quit, signals, sys, termination};
 
 /// On musl (the shipped static binaries), dlmalloc instead of musl's allocator, which returns
@@ -105,7 +109,7 @@ fn run(cli: &Cli, runtime: &Runtime) -> Result<i32, Failure> {
         Mode::Job => job(cli, runtime),
         Mode::WaitAppExit => wait_app_exit(cli, runtime, &mut listen(Phase::Gate)?),
         Mode::Gate | Mode::Install(_) => {
-            pass_gate(cli, runtime, &mut listen(Phase::Gate)?)?;
+            pass_gate(cli, runtime, &mut listen(Phase::Gate)?, &mut None)?;
             if cli.command.is_empty() {
                 return Ok(exit::READY);
             }
@@ -128,12 +132,16 @@ fn listen(phase: Phase) -> Result<Listener, Failure> {
 
 /// Job mode (--shutdown): the same wait, then the command as a supervised child. The sidecar is
 /// told to quit however that ends, even if the command never ran (unless it failed and
-/// --shutdown-on-failure=false); a quit failure never changes the exit code.
+/// --shutdown-on-failure=false, or the pod's mode says there is nothing to quit); a quit failure
+/// never changes the exit code.
 fn job(cli: &Cli, runtime: &Runtime) -> Result<i32, Failure> {
+    let mut pod = None;
+    let mut ran = false;
     // Before the wait, so a signal between the wait and the spawn is held for the child.
     let outcome = match listen(Phase::JobWait) {
         Err(failure) => Err(failure),
-        Ok(mut signals) => pass_gate(cli, runtime, &mut signals).and_then(|()| {
+        Ok(mut signals) => pass_gate(cli, runtime, &mut signals, &mut pod).and_then(|()| {
+            ran = true;
             let mut supervisor = Supervisor::new(&mut signals);
             match runtime.block_on(supervisor.run(&cli.command)) {
                 Ended::Exited(status) => Ok(supervise::exit_code(status)),
@@ -150,7 +158,7 @@ fn job(cli: &Cli, runtime: &Runtime) -> Result<i32, Failure> {
         Err(failure) => failure.code,
     };
     if status == exit::READY || cli.options.shutdown_on_failure {
-        runtime.block_on(quit::quit_all(&cli.quit_targets()));
+        quit_sidecar(cli, runtime, pod, ran);
     } else {
         info!(
             status,
@@ -160,13 +168,65 @@ fn job(cli: &Cli, runtime: &Runtime) -> Result<i32, Failure> {
     outcome
 }
 
-/// The wait, unless disabled: `Err` when readygate must not run the command.
-fn pass_gate(cli: &Cli, runtime: &Runtime, signals: &mut Listener) -> Result<(), Failure> {
+/// Job mode's quit. With `--mesh auto` (and no --quit-url) it follows the pod's mode: decided
+/// during the wait, or, when the command ran without the wait needing one (the sidecar was
+/// ready at once, or the wait was disabled), decided now; a native sidecar, an ambient or an
+/// uninjected pod get no quit. A wait cut short before any decision quits as before.
+fn quit_sidecar(cli: &Cli, runtime: &Runtime, decided: Option<Decision>, ran: bool) {
+    if !cli.stages().auto || !cli.options.quit_urls.is_empty() {
+        runtime.block_on(quit::quit_all(&cli.quit_targets(), Refusal::Warn));
+        return;
+    }
+    let decision = match decided {
+        Some(decision) => {
+            // The wait's line promised a quit; one that will not come is said again here.
+            if !decision.mode.quits() {
+                info!("{}", decision.quit_line());
+            }
+            decision
+        }
+        None if ran => {
+            let decision = gather::gather(&cli.pod_annotations());
+            if decision.warn {
+                warn!("{}", decision.quit_line());
+            } else {
+                info!("{}", decision.quit_line());
+            }
+            decision
+        }
+        None => {
+            runtime.block_on(quit::quit_all(&cli.quit_targets(), Refusal::Warn));
+            return;
+        }
+    };
+    if !decision.mode.quits() {
+        return;
+    }
+    let mesh = decision.mode.mesh().map_or(Mesh::Auto, Mesh::from);
+    // Linkerd's shutdown endpoint answers 404 unless enabled, and a native Linkerd sidecar
+    // needs no quit: when the pod did not say which it is, a refusal is no surprise.
+    let refusal = match decision.mode {
+        PodMode::Sidecar(PodMesh::Linkerd) => Refusal::Expected,
+        _ => Refusal::Warn,
+    };
+    runtime.block_on(quit::quit_all(&cli.quit_targets_of(mesh), refusal));
+}
+
+/// The wait, unless disabled: `Err` when readygate must not run the command. What `--mesh auto`
+/// decided about the pod on the way, if anything, is left in `pod`.
+fn pass_gate(
+    cli: &Cli,
+    runtime: &Runtime,
+    signals: &mut Listener,
+    pod: &mut Option<Decision>,
+) -> Result<(), Failure> {
     if cli.options.disabled {
         debug!("READYGATE_DISABLED is set: not waiting for the sidecar");
         return Ok(());
     }
-    match runtime.block_on(wait::gate(&plan(cli), signals)) {
+    let Gated { gate, pod: decided } = runtime.block_on(wait::gate(&plan(cli), signals));
+    *pod = decided;
+    match gate {
         Gate::Ready => Ok(()),
         Gate::TimedOut(summary) if !cli.options.timeout_fatal => {
             warn!("{summary}; running the command anyway (--timeout-fatal=false)");
@@ -223,6 +283,10 @@ fn plan(cli: &Cli) -> Plan {
     let stages = cli.stages();
     Plan {
         sidecar: stages.sidecar,
+        auto: stages.auto.then(|| Auto {
+            annotations: cli.pod_annotations(),
+            job: cli.mode == Mode::Job,
+        }),
         dependencies: stages.dependencies,
         expect: options.expect_status.clone(),
         timeout: (!options.timeout.is_zero()).then_some(options.timeout),

@@ -30,6 +30,9 @@ pub struct Options {
     /// sidecar's.
     pub urls: Vec<Target>,
     pub mesh: Mesh,
+    /// With `--mesh auto`: the pod's annotations file; `None` means
+    /// `pod::annotations::DEFAULT_PATH`, if it exists.
+    pub pod_annotations: Option<PathBuf>,
     pub expect_status: StatusSet,
     /// Zero waits forever.
     pub timeout: Duration,
@@ -225,13 +228,29 @@ pub const SPECS: &[Spec] = &[
         short: None,
         env: "READYGATE_MESH",
         takes: Takes::Value("MESH"),
-        default: Default::Value("istio"),
+        default: Default::Value("auto"),
         help: "Sidecar whose readiness is checked first when no --url names one on this pod: \
-               istio (localhost:15020/healthz/ready), linkerd (localhost:4191/ready), envoy \
-               (localhost:15000/ready), or none (no sidecar: only the --url targets, and Job \
-               mode quits nothing).",
+               auto (Istio's, but if it is not ready at the first probe, the pod's annotations \
+               and listening ports decide once: a classic or native Istio or Linkerd sidecar is \
+               waited for, and a native one is not quit; an ambient or uninjected pod runs \
+               COMMAND at once), istio (localhost:15020/healthz/ready), linkerd \
+               (localhost:4191/ready), envoy (localhost:15000/ready), or none (no sidecar: only \
+               the --url targets, and Job mode quits nothing).",
         read_by: Modes::WAITS,
         set: |o, v| put(&mut o.mesh, v.parse()),
+    },
+    Spec {
+        long: "pod-annotations",
+        short: None,
+        env: "READYGATE_POD_ANNOTATIONS",
+        takes: Takes::Value("PATH"),
+        default: Default::Derived("/etc/podinfo/annotations, if it exists"),
+        help: "With --mesh auto: the pod's annotations, as a Downward API volume writes them \
+               (fieldRef metadata.annotations). Read once, only if the sidecar is not ready at \
+               the first probe; a file that is missing (when given), malformed or too large is \
+               one warning and the istio behaviour.",
+        read_by: Modes::WAITS,
+        set: |o, v| put(&mut o.pod_annotations, path(v).map(Some)),
     },
     Spec {
         long: "expect-status",

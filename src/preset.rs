@@ -1,14 +1,20 @@
 //! The mesh table: each mesh's readiness URL (and, for Job mode, its quit URL), in one place;
-//! and `none`, for dependencies waited for without a mesh.
+//! `none`, for dependencies waited for without a mesh; and `auto`, which starts as Istio and
+//! lets the pod's own facts (`pod`) choose.
 
 use std::str::FromStr;
+
+use crate::pod::mode;
 
 /// A service mesh whose sidecar conventions readygate knows. (`Default` is only the blank slate
 /// of `options::Options`; the option table's `--mesh` entry sets the real default.)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mesh {
-    /// Istio / Cloud Service Mesh: pilot-agent on 15020.
+    /// Decided from the pod (the default): Istio's endpoints, unless the sidecar is not ready at
+    /// the first probe and the pod's annotations and listeners say otherwise (`pod::mode`).
     #[default]
+    Auto,
+    /// Istio / Cloud Service Mesh: pilot-agent on 15020.
     Istio,
     /// Linkerd: the proxy's admin server on 4191.
     Linkerd,
@@ -29,14 +35,32 @@ pub struct Preset {
 
 impl Mesh {
     /// Every mesh, in the order the help lists them.
-    pub const ALL: [Mesh; 4] = [Mesh::Istio, Mesh::Linkerd, Mesh::Envoy, Mesh::None];
+    pub const ALL: [Mesh; 5] = [
+        Mesh::Auto,
+        Mesh::Istio,
+        Mesh::Linkerd,
+        Mesh::Envoy,
+        Mesh::None,
+    ];
+
+    /// The mesh as `--mesh` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mesh::Auto => "auto",
+            Mesh::Istio => "istio",
+            Mesh::Linkerd => "linkerd",
+            Mesh::Envoy => "envoy",
+            Mesh::None => "none",
+        }
+    }
 
     /// The sidecar endpoints of this mesh, as each mesh documents them (the README's "Mesh presets"
     /// table cites them).
     pub fn preset(self) -> Preset {
         match self {
-            // 200 once Envoy has its first config, is LIVE and its workers started.
-            Mesh::Istio => Preset {
+            // 200 once Envoy has its first config, is LIVE and its workers started. `auto`
+            // starts as Istio, and keeps it unless the pod's facts say otherwise.
+            Mesh::Auto | Mesh::Istio => Preset {
                 ready_url: Some("http://localhost:15020/healthz/ready"),
                 quit_url: Some("http://localhost:15020/quitquitquit"),
             },
@@ -58,17 +82,28 @@ impl Mesh {
     }
 }
 
+/// The mesh the pod's facts named, as a preset.
+impl From<mode::Mesh> for Mesh {
+    fn from(mesh: mode::Mesh) -> Self {
+        match mesh {
+            mode::Mesh::Istio => Mesh::Istio,
+            mode::Mesh::Linkerd => Mesh::Linkerd,
+        }
+    }
+}
+
 impl FromStr for Mesh {
     type Err = String;
 
-    /// `istio`, `linkerd`, `envoy` or `none`, in any case.
+    /// `auto`, `istio`, `linkerd`, `envoy` or `none`, in any case.
     fn from_str(text: &str) -> Result<Self, String> {
         match text.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Mesh::Auto),
             "istio" => Ok(Mesh::Istio),
             "linkerd" => Ok(Mesh::Linkerd),
             "envoy" => Ok(Mesh::Envoy),
             "none" => Ok(Mesh::None),
-            _ => Err("expected one of istio, linkerd, envoy, none".to_string()),
+            _ => Err("expected one of auto, istio, linkerd, envoy, none".to_string()),
         }
     }
 }
@@ -99,11 +134,29 @@ mod parse_tests {
     use super::*;
 
     #[test]
+    fn every_mesh_parses_from_its_own_name() {
+        for mesh in Mesh::ALL {
+            assert_eq!(mesh.name().parse(), Ok(mesh));
+        }
+    }
+
+    #[test]
+    fn auto_starts_as_istio_and_each_mesh_the_pod_names_has_its_own_preset() {
+        assert_eq!(Mesh::Auto.preset(), Mesh::Istio.preset());
+        assert_eq!(Mesh::from(mode::Mesh::Istio), Mesh::Istio);
+        assert_eq!(Mesh::from(mode::Mesh::Linkerd), Mesh::Linkerd);
+        for mesh in [mode::Mesh::Istio, mode::Mesh::Linkerd] {
+            assert_eq!(Mesh::from(mesh).name(), mesh.name());
+        }
+    }
+
+    #[test]
     fn mesh_names_parse_in_any_case_and_others_are_refused() {
         assert_eq!("Istio".parse(), Ok(Mesh::Istio));
         assert_eq!("LINKERD".parse(), Ok(Mesh::Linkerd));
         assert_eq!(" envoy ".parse(), Ok(Mesh::Envoy));
         assert_eq!("None".parse(), Ok(Mesh::None));
+        assert_eq!("AUTO".parse(), Ok(Mesh::Auto));
         assert!("consul".parse::<Mesh>().is_err());
     }
 }

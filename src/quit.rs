@@ -84,10 +84,20 @@ impl Quit {
     }
 }
 
+/// How a quit endpoint's refusal (403, 404, 405) is logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// A warning: the sidecar keeps running, and the Job's pod with it.
+    Warn,
+    /// An info line: the pod's facts left open whether the sidecar needs a quit at all (a
+    /// Linkerd proxy that may be a native sidecar), and the line before the quit said so.
+    Expected,
+}
+
 /// Quits every sidecar at once, logs one line for each, then confirms at once that each one
 /// that took its quit went away (one warning for each that did not), and with several sidecars
 /// ends with one summary line. Returns the outcomes in order.
-pub async fn quit_all(targets: &[Target]) -> Vec<Quit> {
+pub async fn quit_all(targets: &[Target], refusal: Refusal) -> Vec<Quit> {
     if targets.is_empty() {
         // --mesh none without --quit-url: the command ran without a sidecar.
         info!("no sidecar to quit (--mesh none and no --quit-url)");
@@ -95,7 +105,7 @@ pub async fn quit_all(targets: &[Target]) -> Vec<Quit> {
     }
     let mut outcomes = net::join_all(targets.iter().map(quit)).await;
     for (target, outcome) in targets.iter().zip(&outcomes) {
-        log(target, outcome);
+        log(target, outcome, refusal);
     }
     let taken: Vec<usize> = (0..outcomes.len())
         .filter(|&i| outcomes[i].succeeded())
@@ -119,10 +129,16 @@ pub async fn quit_all(targets: &[Target]) -> Vec<Quit> {
 }
 
 /// One line for one quit POST.
-fn log(target: &Target, outcome: &Quit) {
+fn log(target: &Target, outcome: &Quit, refusal: Refusal) {
     let text = outcome.describe();
     match outcome {
         o if o.succeeded() => info!(url = %target, outcome = text.as_str(), "quit the sidecar"),
+        Quit::Disabled(_) if refusal == Refusal::Expected => info!(
+            url = %target,
+            outcome = text.as_str(),
+            "the sidecar's quit endpoint refused, as expected of a native sidecar or a shutdown \
+             endpoint left off"
+        ),
         Quit::Disabled(_) => warn!(
             url = %target,
             outcome = text.as_str(),

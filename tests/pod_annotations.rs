@@ -22,12 +22,12 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The decision for what `read` gave, with nothing of the mesh listening, in Job mode.
+/// The decision for what `read` gave, with nothing of the mesh listening.
 fn decided(read: &Result<Annotations, ReadError>) -> Decision {
     decide(&Facts {
+        path: Path::new(annotations::DEFAULT_PATH),
         annotations: read.as_ref(),
         listeners: Ok(MeshPorts::default()),
-        job: true,
     })
 }
 
@@ -50,8 +50,8 @@ fn each_realistic_file_is_read_and_decided_as_its_mesh_mode() {
         let read = annotations::read(&fixture(name));
         assert!(read.is_ok(), "{name}: {:?}", read.err());
         let d = decided(&read);
-        assert_eq!(d.mode, mode, "{name}: {}", d.line);
-        assert!(!d.warn, "{name}: {}", d.line);
+        assert_eq!(d.mode, mode, "{name}: {}", d.found);
+        assert!(!d.warn, "{name}: {}", d.found);
     }
 }
 
@@ -94,15 +94,15 @@ fn assert_refused(read: &Result<Annotations, ReadError>, reason: &str) {
     assert!(e.to_string().contains(reason), "{e} lacks {reason:?}");
     for listening in [MeshPorts::default(), ztunnel()] {
         let d = decide(&Facts {
+            path: Path::new(annotations::DEFAULT_PATH),
             annotations: read.as_ref(),
             listeners: Ok(listening),
-            job: false,
         });
-        assert_eq!(d.mode, PodMode::Unknown, "{}", d.line);
+        let line = d.line(false, false);
+        assert_eq!(d.mode, PodMode::Unknown, "{line}");
         assert!(
-            d.warn && d.line.starts_with("pod annotations unusable"),
-            "{}",
-            d.line
+            d.warn && line.starts_with("pod annotations file /etc/podinfo/annotations unusable"),
+            "{line}"
         );
     }
 }
@@ -181,7 +181,7 @@ fn a_fifo_a_directory_and_a_missing_file_are_reasons_not_hangs() {
     let missing = annotations::read(&dir.join("absent"));
     let d = decided(&missing);
     assert_eq!(d.mode, PodMode::Unknown);
-    assert!(!d.warn, "{}", d.line);
+    assert!(!d.warn, "{}", d.found);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -9,43 +9,9 @@
 mod support;
 
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::process::Command;
 
 use readygate::pod::listeners::{look, look_mesh_ports, MeshPorts};
-
-/// Set in the copy of the test binary that runs inside the namespace.
-const IN_NETNS: &str = "POD_LISTENERS_TEST_IN_NETNS";
-
-/// Whether the caller should run its test body here: true inside the private namespace. Outside
-/// it, runs the named test again inside one and asserts that it passed, then returns false.
-fn in_private_netns(test: &str) -> bool {
-    if std::env::var_os(IN_NETNS).is_some() {
-        let up = Command::new("ip")
-            .args(["link", "set", "lo", "up"])
-            .status();
-        assert!(up.is_ok_and(|s| s.success()), "ip link set lo up");
-        return true;
-    }
-    if !support::running_as_root("unshare -n") {
-        return false;
-    }
-    let exe = std::env::current_exe().expect("test binary");
-    let out = Command::new("unshare")
-        .args(["-n", "--"])
-        .arg(exe)
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(IN_NETNS, "1")
-        .output()
-        .expect("unshare -n");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains("1 passed"),
-        "{test} inside the namespace: {}\n{text}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    false
-}
+use support::netns::in_private_netns;
 
 fn listen(addr: &str) -> TcpListener {
     TcpListener::bind(addr).unwrap_or_else(|e| panic!("listen on {addr}: {e}"))

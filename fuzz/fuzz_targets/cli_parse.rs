@@ -1,7 +1,8 @@
 //! Fuzzes the whole command-line resolution, `cli::parse_with_env`, with arbitrary argument
 //! vectors and READYGATE_* variables: never panics; a usage error is one non-empty line; an
 //! accepted command line has a sidecar stage (and a quit target in Job mode) unless --mesh is
-//! none, and its targets are the two stages'.
+//! none, and its targets are the two stages'; the pod is detected only with --mesh auto and
+//! Istio's preset as the sidecar stage.
 //!
 //! Input: NUL-separated parts (bytes, not necessarily UTF-8). A part `READYGATE_NAME=value` is a
 //! variable of the environment; every other part is an argument after `readygate`.
@@ -40,6 +41,13 @@ fuzz_target!(|data: &[u8]| {
                 cli.targets().len(),
                 cli.stages().sidecar.len() + cli.stages().dependencies.len()
             );
+            if cli.stages().auto {
+                assert_eq!(cli.options.mesh, Mesh::Auto);
+                let istio = Mesh::Istio.preset().ready_url.map(str::to_string);
+                let sidecar: Vec<String> =
+                    cli.stages().sidecar.iter().map(ToString::to_string).collect();
+                assert_eq!(sidecar, Vec::from_iter(istio), "auto without the preset");
+            }
             if cli.mode == Mode::Job && !none {
                 assert!(!cli.quit_targets().is_empty(), "no quit target");
             }

@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use libfuzzer_sys::fuzz_target;
-use readygate::pod::annotations::{parse, MAX_FILE_BYTES};
+use readygate::pod::annotations::{parse, DEFAULT_PATH, MAX_FILE_BYTES};
 use readygate::pod::listeners::MeshPorts;
 use readygate::pod::mode::{decide, Facts};
 
@@ -66,12 +66,16 @@ fuzz_target!(|data: &[u8]| {
     }
     let again = parse(format_map(&pairs).as_bytes()).expect("the kubelet's format of a parse");
     assert_eq!(again, annotations);
+    let d = decide(&Facts {
+        path: std::path::Path::new(DEFAULT_PATH),
+        annotations: Ok(&annotations),
+        listeners: Ok(MeshPorts::default()),
+    });
     for job in [false, true] {
-        let d = decide(&Facts {
-            annotations: Ok(&annotations),
-            listeners: Ok(MeshPorts::default()),
-            job,
-        });
-        assert!(!d.line.is_empty() && !d.line.contains('\n'), "{}", d.line);
+        for dependencies in [false, true] {
+            let line = d.line(job, dependencies);
+            assert!(!line.contains('\n'), "{line}");
+        }
     }
+    assert!(!d.quit_line().contains('\n'));
 });

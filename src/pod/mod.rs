@@ -7,9 +7,13 @@
 //! - `istio_status`: the `sidecar.istio.io/status` JSON: where Istio put `istio-proxy`
 //! - `listeners`: which TCP ports listen in this network namespace, asked through netlink
 //!   sock_diag (ztunnel's 15001/15006/15008, a sidecar agent's 15020/15021)
-//! - `mode`: the decision ([`mode::PodMode`]) and the one log line that says why
+//! - `mode`: the decision ([`mode::PodMode`]) and the log lines that say why
+//! - `gather`: both facts gathered once and decided, for the wait (`--mesh auto`)
+//!
+//! Nothing here knows the wait or the presets: they read `pod`, never the other way round.
 
 pub mod annotations;
+pub mod gather;
 pub mod istio_status;
 pub mod listeners;
 pub mod mode;

@@ -37,6 +37,8 @@
 //! their documentation gives no readiness endpoint readygate could rely on across versions.
 //! The line never quotes an annotation's value (values may hold secrets).
 
+use std::path::Path;
+
 use crate::pod::annotations::{Annotations, ReadError};
 use crate::pod::istio_status::{self, Placement};
 use crate::pod::listeners::{LookError, MeshPorts};
@@ -121,21 +123,85 @@ impl PodMode {
 /// What was gathered about the pod, each fact or why it is missing.
 #[derive(Clone, Copy, Debug)]
 pub struct Facts<'a> {
+    /// Where the annotations file is, or was looked for (named in the line).
+    pub path: &'a Path,
     /// The annotations file's content; `Err(ReadError::Missing)` when there is none.
     pub annotations: Result<&'a Annotations, &'a ReadError>,
     /// The mesh ports that listen, or why the look failed.
     pub listeners: Result<MeshPorts, &'a LookError>,
-    /// Whether readygate runs the command as a child and quits the sidecar after it (Job
-    /// mode), which only changes the log line.
-    pub job: bool,
 }
 
-/// The mode, and the one line to log about it (at warning level when `warn`).
+/// The mode, what was found that means it, and whether that deserves a warning (facts that
+/// could not be used). The lines to log are built from it for where readygate stands:
+/// [`Decision::line`] for the wait, [`Decision::quit_line`] for Job mode's end.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
     pub mode: PodMode,
-    pub line: String,
+    /// What was found, and why it means `mode`: the first half of every line about it.
+    pub found: String,
     pub warn: bool,
+}
+
+impl Decision {
+    /// The one line the wait logs: what was found, then what readygate does about it. `job`:
+    /// the command runs as a child and the sidecar is quit after it; `dependencies`: a
+    /// dependency stage follows the sidecar's.
+    pub fn line(&self, job: bool, dependencies: bool) -> String {
+        let action = match self.mode {
+            PodMode::Classic(_) if job => "waiting for it, then quitting it when the command ends",
+            PodMode::Native(_) if job => {
+                "waiting for it, and no quit in Job mode (the kubelet stops a native sidecar itself)"
+            }
+            PodMode::Sidecar(Mesh::Linkerd) if job => {
+                "waiting for it, then asking it to shut down (a 404 is expected if it is a \
+                 native sidecar or its shutdown endpoint is off)"
+            }
+            PodMode::Classic(_) | PodMode::Native(_) | PodMode::Sidecar(Mesh::Linkerd) => {
+                "waiting for it"
+            }
+            PodMode::Sidecar(Mesh::Istio) | PodMode::Unknown if job => {
+                "waiting for istio's sidecar as before, and quitting it when the command ends"
+            }
+            PodMode::Sidecar(Mesh::Istio) | PodMode::Unknown => {
+                "waiting for istio's sidecar as before"
+            }
+            PodMode::Ambient | PodMode::NoSidecar => {
+                let next = if dependencies {
+                    "checking the dependencies, then running the command"
+                } else {
+                    "running the command now"
+                };
+                let quit = if job { ", and no quit when it ends" } else { "" };
+                let skip = if self.mode == PodMode::Ambient {
+                    "not waiting for a sidecar, "
+                } else {
+                    ""
+                };
+                return format!("{}: {skip}{next}{quit}", self.found);
+            }
+        };
+        format!("{}: {action}", self.found)
+    }
+
+    /// The line Job mode logs once the command has ended: what was found, then whether and
+    /// how the sidecar is quit.
+    pub fn quit_line(&self) -> String {
+        let action = match self.mode {
+            PodMode::Classic(_) => "quitting it",
+            PodMode::Native(_) => {
+                "the kubelet ends it after the application's containers; not quitting it"
+            }
+            PodMode::Sidecar(Mesh::Linkerd) => {
+                "asking it to shut down (a 404 is expected if it is a native sidecar or its \
+                 shutdown endpoint is off)"
+            }
+            PodMode::Sidecar(Mesh::Istio) | PodMode::Unknown => {
+                "quitting istio's sidecar as before"
+            }
+            PodMode::Ambient | PodMode::NoSidecar => "nothing to quit",
+        };
+        format!("{}: {action}", self.found)
+    }
 }
 
 /// What the annotations name.
@@ -208,9 +274,14 @@ fn ports_text(ports: &MeshPorts) -> String {
     list.join(", ")
 }
 
+/// The path as a line shows it: control characters and quotes escaped, so a path given on the
+/// command line cannot break the log line.
+fn shown(path: &Path) -> String {
+    path.to_string_lossy().escape_debug().to_string()
+}
+
 /// Decides the pod's mode from its facts.
 pub fn decide(facts: &Facts<'_>) -> Decision {
-    let job = facts.job;
     let listened = facts.listeners.as_ref().ok().map(heard);
     let annotations = match facts.annotations {
         Ok(a) => Some(a),
@@ -218,7 +289,7 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
         Err(e) => {
             return warn(
                 PodMode::Unknown,
-                format!("pod annotations unusable ({e}): {}", as_before(job)),
+                format!("pod annotations file {} unusable ({e})", shown(facts.path)),
             )
         }
     };
@@ -230,8 +301,7 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
                 PodMode::Native(Mesh::Istio),
                 format!(
                     "istio native sidecar ({ISTIO_STATUS} lists istio-proxy under \
-                     initContainers): {}",
-                    native_action(job)
+                     initContainers)"
                 ),
             )
         }
@@ -240,8 +310,7 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
                 PodMode::Classic(Mesh::Istio),
                 format!(
                     "istio classic sidecar ({ISTIO_STATUS} lists istio-proxy under containers \
-                     only): {}",
-                    classic_action(job)
+                     only)"
                 ),
             )
         }
@@ -249,54 +318,33 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
             return info(
                 PodMode::Unknown,
                 format!(
-                    "istio injected this pod, but {ISTIO_STATUS} names no istio-proxy: mesh mode \
-                     unknown, {}",
-                    as_before(job)
+                    "istio injected this pod, but {ISTIO_STATUS} names no istio-proxy (mesh mode \
+                     unknown)"
                 ),
             )
         }
         Some(Named::Istio(Err(e))) => {
             return warn(
                 PodMode::Unknown,
-                format!(
-                    "{ISTIO_STATUS} is not the JSON istio writes ({e}): mesh mode unknown, {}",
-                    as_before(job)
-                ),
+                format!("{ISTIO_STATUS} is not the JSON istio writes ({e})"),
             )
         }
         Some(Named::Linkerd(Some(true))) => {
             return info(
                 PodMode::Native(Mesh::Linkerd),
-                format!(
-                    "linkerd native sidecar ({} is true): {}",
-                    LINKERD_NATIVE[0],
-                    native_action(job)
-                ),
+                format!("linkerd native sidecar ({} is true)", LINKERD_NATIVE[0]),
             )
         }
         Some(Named::Linkerd(Some(false))) => {
             return info(
                 PodMode::Classic(Mesh::Linkerd),
-                format!(
-                    "linkerd classic sidecar ({} is false): {}",
-                    LINKERD_NATIVE[0],
-                    classic_action(job)
-                ),
+                format!("linkerd classic sidecar ({} is false)", LINKERD_NATIVE[0]),
             )
         }
         Some(Named::Linkerd(None)) => {
-            let action = if job {
-                "waiting for it, then asking it to shut down (a 404 is expected if it is a \
-                 native sidecar or its shutdown endpoint is off)"
-            } else {
-                "waiting for it"
-            };
             return info(
                 PodMode::Sidecar(Mesh::Linkerd),
-                format!(
-                    "linkerd sidecar ({LINKERD_PROXY_VERSION}; classic or native not said): \
-                     {action}"
-                ),
+                format!("linkerd sidecar ({LINKERD_PROXY_VERSION}; classic or native not said)"),
             );
         }
         Some(Named::Other(mesh, key)) => {
@@ -304,8 +352,7 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
                 PodMode::Unknown,
                 format!(
                     "{mesh} sidecar ({key}), which readygate has no preset for (give its \
-                     readiness URL with --url): {}",
-                    as_before(job)
+                     readiness URL with --url)"
                 ),
             )
         }
@@ -315,41 +362,28 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
     match (&named, &listened) {
         (_, Some(Heard::Agent(ports))) => info(
             PodMode::Sidecar(Mesh::Istio),
-            format!(
-                "a sidecar agent listens on {} here: {}",
-                ports_text(ports),
-                as_before(job)
-            ),
+            format!("a sidecar agent listens on {} here", ports_text(ports)),
         ),
         (Some(Named::Ambient), _) => info(
             PodMode::Ambient,
-            format!(
-                "istio ambient ({AMBIENT_REDIRECTION}: enabled): not waiting for a sidecar, {}",
-                run_now(job)
-            ),
+            format!("istio ambient ({AMBIENT_REDIRECTION}: enabled)"),
         ),
-        (_, Some(Heard::Ztunnel)) => info(
-            PodMode::Ambient,
-            format!(
-                "istio ambient ({ZTUNNEL_SEEN}): not waiting for a sidecar, {}",
-                run_now(job)
-            ),
-        ),
+        (_, Some(Heard::Ztunnel)) => {
+            info(PodMode::Ambient, format!("istio ambient ({ZTUNNEL_SEEN})"))
+        }
         (Some(Named::AmbientNotEnabled), _) => info(
             PodMode::Unknown,
             format!(
                 "istio ambient, but {AMBIENT_REDIRECTION} is not enabled yet and ztunnel does \
-                 not listen here: mesh mode unknown, {}",
-                as_before(job)
+                 not listen here (mesh mode unknown)"
             ),
         ),
         (Some(_), Some(Heard::Partial(ports))) => info(
             PodMode::Unknown,
             format!(
-                "the pod's annotations name no mesh, but a proxy listens on {} here: mesh mode \
-                 unknown, {}",
-                ports_text(ports),
-                as_before(job)
+                "the pod's annotations name no mesh, but a proxy listens on {} here (mesh mode \
+                 unknown)",
+                ports_text(ports)
             ),
         ),
         (Some(_), _) => {
@@ -359,7 +393,7 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
             };
             info(
                 PodMode::NoSidecar,
-                format!("no sidecar in this pod ({why}): {}", run_now(job)),
+                format!("no sidecar in this pod ({why})"),
             )
         }
         (None, _) => {
@@ -370,59 +404,27 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
             info(
                 PodMode::Unknown,
                 format!(
-                    "mesh mode unknown (no pod annotations file, {listeners}): {}",
-                    as_before(job)
+                    "mesh mode unknown (no pod annotations file at {}, {listeners})",
+                    shown(facts.path)
                 ),
             )
         }
     }
 }
 
-fn info(mode: PodMode, line: String) -> Decision {
+fn info(mode: PodMode, found: String) -> Decision {
     Decision {
         mode,
-        line,
+        found,
         warn: false,
     }
 }
 
-fn warn(mode: PodMode, line: String) -> Decision {
+fn warn(mode: PodMode, found: String) -> Decision {
     Decision {
         mode,
-        line,
+        found,
         warn: true,
-    }
-}
-
-fn as_before(job: bool) -> &'static str {
-    if job {
-        "waiting for istio's sidecar as before, and quitting it when the command ends"
-    } else {
-        "waiting for istio's sidecar as before"
-    }
-}
-
-fn classic_action(job: bool) -> &'static str {
-    if job {
-        "waiting for it, then quitting it when the command ends"
-    } else {
-        "waiting for it"
-    }
-}
-
-fn native_action(job: bool) -> &'static str {
-    if job {
-        "waiting for it, and no quit in Job mode (the kubelet stops a native sidecar itself)"
-    } else {
-        "waiting for it"
-    }
-}
-
-fn run_now(job: bool) -> &'static str {
-    if job {
-        "running the command now, and no quit when it ends"
-    } else {
-        "running the command now"
     }
 }
 
@@ -472,7 +474,7 @@ mod tests {
         }
     }
 
-    fn decide_row(a: &A, l: L, job: bool) -> Decision {
+    fn decide_row(a: &A, l: L) -> Decision {
         let look_error = LookError::Reply(ReplyError::Truncated);
         let missing = ReadError::Missing;
         let malformed = ReadError::Malformed(Malformed {
@@ -484,6 +486,7 @@ mod tests {
             _ => Annotations::default(),
         };
         let facts = Facts {
+            path: Path::new("/etc/podinfo/annotations"),
             annotations: match a {
                 A::Pairs(_) => Ok(&annotations),
                 A::Missing => Err(&missing),
@@ -493,7 +496,6 @@ mod tests {
                 L::Failed => Err(&look_error),
                 l => Ok(ports(l)),
             },
-            job,
         };
         decide(&facts)
     }
@@ -516,7 +518,7 @@ mod tests {
                 A::Malformed,
                 L::Ztunnel,
                 Unknown,
-                "pod annotations unusable",
+                "pod annotations file /etc/podinfo/annotations unusable",
             ),
             ("malformed", A::Malformed, L::Quiet, Unknown, "as before"),
             // Istio's status decides alone, whatever listens.
@@ -720,7 +722,7 @@ mod tests {
                 A::Missing,
                 L::Quiet,
                 Unknown,
-                "no pod annotations file, no ztunnel",
+                "no pod annotations file at /etc/podinfo/annotations, no ztunnel",
             ),
             (
                 "missing + partial",
@@ -738,15 +740,12 @@ mod tests {
             ),
         ];
         for (name, a, l, mode, words) in rows {
-            let d = decide_row(&a, l, false);
-            assert_eq!(d.mode, mode, "{name}: {}", d.line);
-            assert!(
-                d.line.contains(words),
-                "{name}: {:?} lacks {words:?}",
-                d.line
-            );
+            let d = decide_row(&a, l);
+            let line = d.line(false, false);
+            assert_eq!(d.mode, mode, "{name}: {line}");
+            assert!(line.contains(words), "{name}: {line:?} lacks {words:?}");
             let unusable = matches!(a, A::Malformed) || name == "status not json";
-            assert_eq!(d.warn, unusable, "{name}: {}", d.line);
+            assert_eq!(d.warn, unusable, "{name}: {line}");
         }
     }
 
@@ -770,40 +769,85 @@ mod tests {
 
     #[test]
     fn job_mode_lines_say_what_happens_to_the_quit() {
-        let native = decide_row(&A::Pairs(&[(ISTIO_STATUS, NATIVE)]), L::Quiet, true);
+        let native = decide_row(&A::Pairs(&[(ISTIO_STATUS, NATIVE)]), L::Quiet);
         assert_eq!(
-            native.line,
+            native.line(true, false),
             "istio native sidecar (sidecar.istio.io/status lists istio-proxy under \
              initContainers): waiting for it, and no quit in Job mode (the kubelet stops a \
              native sidecar itself)"
         );
-        let classic = decide_row(&A::Pairs(&[(ISTIO_STATUS, CLASSIC)]), L::Quiet, true);
-        assert!(classic
-            .line
-            .ends_with("then quitting it when the command ends"));
-        let linkerd = decide_row(&A::Pairs(&[(LINKERD_PROXY_VERSION, "v")]), L::Quiet, true);
-        assert!(
-            linkerd.line.contains("a 404 is expected"),
-            "{}",
-            linkerd.line
-        );
-        let none = decide_row(&A::Pairs(NONE), L::Quiet, true);
         assert_eq!(
-            none.line,
+            native.quit_line(),
+            "istio native sidecar (sidecar.istio.io/status lists istio-proxy under \
+             initContainers): the kubelet ends it after the application's containers; not \
+             quitting it"
+        );
+        let classic = decide_row(&A::Pairs(&[(ISTIO_STATUS, CLASSIC)]), L::Quiet);
+        assert!(classic
+            .line(true, false)
+            .ends_with("then quitting it when the command ends"));
+        assert!(classic
+            .quit_line()
+            .ends_with("containers only): quitting it"));
+        let linkerd = decide_row(&A::Pairs(&[(LINKERD_PROXY_VERSION, "v")]), L::Quiet);
+        for line in [linkerd.line(true, false), linkerd.quit_line()] {
+            assert!(line.contains("a 404 is expected"), "{line}");
+        }
+        let none = decide_row(&A::Pairs(NONE), L::Quiet);
+        assert_eq!(
+            none.line(true, false),
             "no sidecar in this pod (its annotations name no mesh): running the command now, \
              and no quit when it ends"
         );
-        let none = decide_row(&A::Pairs(NONE), L::Quiet, false);
         assert_eq!(
-            none.line,
+            none.line(false, false),
             "no sidecar in this pod (its annotations name no mesh): running the command now"
         );
-        let ambient = decide_row(&A::Missing, L::Ztunnel, false);
         assert_eq!(
-            ambient.line,
+            none.quit_line(),
+            "no sidecar in this pod (its annotations name no mesh): nothing to quit"
+        );
+        let ambient = decide_row(&A::Missing, L::Ztunnel);
+        assert_eq!(
+            ambient.line(false, false),
             "istio ambient (ztunnel listens on 15001, 15006 and 15008, nothing on 15020 or \
              15021): not waiting for a sidecar, running the command now"
         );
+        let unknown = decide_row(&A::Missing, L::Quiet);
+        assert_eq!(
+            unknown.quit_line(),
+            "mesh mode unknown (no pod annotations file at /etc/podinfo/annotations, no ztunnel \
+             listening here): quitting istio's sidecar as before"
+        );
+    }
+
+    #[test]
+    fn with_dependencies_a_pod_without_a_sidecar_checks_them_before_the_command() {
+        let none = decide_row(&A::Pairs(NONE), L::Quiet);
+        assert_eq!(
+            none.line(false, true),
+            "no sidecar in this pod (its annotations name no mesh): checking the dependencies, \
+             then running the command"
+        );
+        let ambient = decide_row(&A::Pairs(&[(AMBIENT_REDIRECTION, "enabled")]), L::Quiet);
+        assert_eq!(
+            ambient.line(true, true),
+            "istio ambient (ambient.istio.io/redirection: enabled): not waiting for a sidecar, \
+             checking the dependencies, then running the command, and no quit when it ends"
+        );
+    }
+
+    #[test]
+    fn a_path_with_control_characters_cannot_break_the_line() {
+        let missing = ReadError::Missing;
+        let d = decide(&Facts {
+            path: Path::new("/x\n\u{1b}[2Jy"),
+            annotations: Err(&missing),
+            listeners: Ok(MeshPorts::default()),
+        });
+        let line = d.line(false, false);
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert!(line.contains("/x\\n\\u{1b}[2Jy"), "{line}");
     }
 
     #[test]
@@ -823,16 +867,18 @@ mod tests {
             let parsed = parse(text.as_bytes());
             let error = parsed.as_ref().err().map(|&m| ReadError::Malformed(m));
             let facts = Facts {
+                path: Path::new("/etc/podinfo/annotations"),
                 annotations: match (&parsed, &error) {
                     (Ok(a), _) => Ok(a),
                     (_, Some(e)) => Err(e),
                     _ => unreachable!(),
                 },
                 listeners: Ok(MeshPorts::default()),
-                job: true,
             };
             let d = decide(&facts);
-            assert!(!d.line.contains(secret), "{text}: {}", d.line);
+            for line in [d.line(true, true), d.line(false, false), d.quit_line()] {
+                assert!(!line.contains(secret), "{text}: {line}");
+            }
         }
     }
 }

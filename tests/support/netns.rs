@@ -2,6 +2,9 @@
 //! default ports and nothing else on the machine can answer in their place. A `sleep` started
 //! by `unshare --net` holds it; commands run inside it through `nsenter` (which execs them, so
 //! the process a test watches is the command itself). Needs root, unshare and nsenter.
+//!
+//! Or the whole test inside one ([`in_private_netns`]): the test binary runs the test again
+//! under `unshare -n`, so the test's own in-process servers bind the mesh's ports there.
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -96,4 +99,41 @@ pub fn which(program: &str) -> Option<std::path::PathBuf> {
         .chain([Path::new("/usr/sbin").into(), Path::new("/sbin").into()])
         .map(|dir| dir.join(program))
         .find(|p| p.is_file())
+}
+
+/// Set in the copy of a test binary that runs inside the private namespace.
+const IN_NETNS: &str = "TEST_IN_PRIVATE_NETNS";
+
+/// Whether the caller should run its test body here: true inside a private network namespace
+/// (with `lo` up). Outside it, runs the named test (its function name) again inside one,
+/// asserts that it passed, and returns false; also false, after saying so, when the test
+/// cannot run here (not root; a failure instead under `CI=true`).
+pub fn in_private_netns(test: &str) -> bool {
+    if std::env::var_os(IN_NETNS).is_some() {
+        let up = Command::new("ip")
+            .args(["link", "set", "lo", "up"])
+            .status();
+        assert!(up.is_ok_and(|s| s.success()), "ip link set lo up");
+        return true;
+    }
+    if !running_as_root("unshare -n") || !can_run("unshare (util-linux)", found("unshare")) {
+        return false;
+    }
+    let exe = std::env::current_exe().expect("test binary");
+    let out = Command::new("unshare")
+        .args(["-n", "--"])
+        .arg(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(IN_NETNS, "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("unshare -n");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "{test} inside the namespace: {}\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    false
 }

@@ -1,8 +1,9 @@
 //! An in-process sidecar stand-in for Job mode: serves a readiness path and records every quit
-//! POST, answering it as scripted (accept, a status, hang, reset, or close without a word).
+//! POST, answering it as scripted (accept, a status, hang, reset, or close without a word). On
+//! a free port, or on a mesh's own port inside a private network namespace ([`Proxy::at`]).
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -13,6 +14,45 @@ use super::server::Server;
 pub const READY_PATH: &str = "/healthz/ready";
 /// The quit path served, as Istio's pilot-agent serves it.
 pub const QUIT_PATH: &str = "/quitquitquit";
+
+/// A sidecar's readiness and quit paths.
+#[derive(Clone, Copy, Debug)]
+pub struct Paths {
+    pub ready: &'static str,
+    pub quit: &'static str,
+}
+
+/// Istio's pilot-agent, on 15020.
+pub const ISTIO: Paths = Paths {
+    ready: READY_PATH,
+    quit: QUIT_PATH,
+};
+/// Linkerd's proxy admin server, on 4191.
+pub const LINKERD: Paths = Paths {
+    ready: "/ready",
+    quit: "/shutdown",
+};
+
+/// How the readiness path answers a GET.
+#[derive(Clone, Copy, Debug)]
+pub enum Readiness {
+    /// 200.
+    Ready,
+    /// 503.
+    NotReady,
+    /// Reads the request and never answers (a proxy wedged in its start).
+    Hang,
+}
+
+impl From<bool> for Readiness {
+    fn from(ready: bool) -> Self {
+        if ready {
+            Readiness::Ready
+        } else {
+            Readiness::NotReady
+        }
+    }
+}
 
 /// How the quit endpoint answers a POST.
 #[derive(Clone, Copy, Debug)]
@@ -41,6 +81,7 @@ pub struct Request {
 /// A listening stand-in on 127.0.0.1; stops when dropped.
 pub struct Proxy {
     pub addr: SocketAddr,
+    paths: Paths,
     _server: Server,
     requests: Arc<Mutex<Vec<Request>>>,
 }
@@ -54,28 +95,56 @@ impl Proxy {
     /// Like [`Proxy::start`], noting for each request whether `marker` exists at that moment:
     /// a command that creates it just before exiting shows the quit came after it.
     pub fn with_marker(ready: bool, quit: QuitReply, marker: Option<PathBuf>) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        Self::serve(listener, ISTIO, ready.into(), quit, marker)
+    }
+
+    /// A stand-in for the sidecar whose endpoints are `paths`, listening on `addr` (a mesh's
+    /// own port, such as 127.0.0.1:15020: in a private network namespace, where it is free).
+    pub fn at(
+        addr: &str,
+        paths: Paths,
+        ready: Readiness,
+        quit: QuitReply,
+        marker: Option<PathBuf>,
+    ) -> Proxy {
+        let listener = TcpListener::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
+        Self::serve(listener, paths, ready, quit, marker)
+    }
+
+    fn serve(
+        listener: TcpListener,
+        paths: Paths,
+        ready: Readiness,
+        quit: QuitReply,
+        marker: Option<PathBuf>,
+    ) -> Proxy {
         let requests = Arc::new(Mutex::new(Vec::new()));
-        // Quit requests kept open without an answer: the handler owns them, so they close when
-        // the server drops it (on the proxy's drop, once it stops accepting).
+        // Requests kept open without an answer: the handler owns them, so they close when the
+        // server drops it (on the proxy's drop, once it stops accepting).
         let held = Mutex::new(Vec::new());
         let r = requests.clone();
-        let server =
-            Server::start(move |_, stream| handle(stream, ready, quit, marker.clone(), &r, &held));
+        let reply = Reply { paths, ready, quit };
+        let server = Server::on(
+            listener,
+            Arc::new(move |_, stream| handle(stream, reply, marker.clone(), &r, &held)),
+        );
         Proxy {
             addr: server.addr,
+            paths,
             _server: server,
             requests,
         }
     }
 
-    /// `http://127.0.0.1:PORT/healthz/ready`.
+    /// `http://127.0.0.1:PORT/healthz/ready` (or the readiness path of its [`Paths`]).
     pub fn ready_url(&self) -> String {
-        format!("http://{}{READY_PATH}", self.addr)
+        format!("http://{}{}", self.addr, self.paths.ready)
     }
 
-    /// `http://127.0.0.1:PORT/quitquitquit`.
+    /// `http://127.0.0.1:PORT/quitquitquit` (or the quit path of its [`Paths`]).
     pub fn quit_url(&self) -> String {
-        format!("http://{}{QUIT_PATH}", self.addr)
+        format!("http://{}{}", self.addr, self.paths.quit)
     }
 
     /// `--url READY --quit-url QUIT`, pointing readygate at this stand-in.
@@ -95,7 +164,7 @@ impl Proxy {
 
     /// The quit POSTs received so far.
     pub fn quits(&self) -> Vec<Request> {
-        let wanted = format!("POST {QUIT_PATH} ");
+        let wanted = format!("POST {} ", self.paths.quit);
         self.requests()
             .into_iter()
             .filter(|r| r.line.starts_with(&wanted))
@@ -104,7 +173,7 @@ impl Proxy {
 
     /// Requests to the quit path with any other method (readygate must only POST).
     pub fn non_post_quits(&self) -> usize {
-        let path = format!(" {QUIT_PATH} ");
+        let path = format!(" {} ", self.paths.quit);
         self.requests()
             .iter()
             .filter(|r| r.line.contains(&path) && !r.line.starts_with("POST "))
@@ -113,18 +182,30 @@ impl Proxy {
 
     /// Readiness probes received so far.
     pub fn probes(&self) -> usize {
-        let wanted = format!("GET {READY_PATH} ");
-        self.requests()
-            .iter()
-            .filter(|r| r.line.starts_with(&wanted))
-            .count()
+        self.probe_requests().len()
     }
+
+    /// The readiness probes received so far.
+    pub fn probe_requests(&self) -> Vec<Request> {
+        let wanted = format!("GET {} ", self.paths.ready);
+        self.requests()
+            .into_iter()
+            .filter(|r| r.line.starts_with(&wanted))
+            .collect()
+    }
+}
+
+/// What the stand-in answers.
+#[derive(Clone, Copy)]
+struct Reply {
+    paths: Paths,
+    ready: Readiness,
+    quit: QuitReply,
 }
 
 fn handle(
     mut stream: TcpStream,
-    ready: bool,
-    quit: QuitReply,
+    reply: Reply,
     marker: Option<PathBuf>,
     requests: &Mutex<Vec<Request>>,
     held: &Mutex<Vec<TcpStream>>,
@@ -140,8 +221,12 @@ fn handle(
     let mut parts = line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     match (method, path) {
-        ("GET", READY_PATH) => respond(&mut stream, if ready { 200 } else { 503 }),
-        ("POST", QUIT_PATH) => match quit {
+        ("GET", p) if p == reply.paths.ready => match reply.ready {
+            Readiness::Ready => respond(&mut stream, 200),
+            Readiness::NotReady => respond(&mut stream, 503),
+            Readiness::Hang => held.lock().expect("lock").push(stream),
+        },
+        ("POST", p) if p == reply.paths.quit => match reply.quit {
             QuitReply::Ok => respond(&mut stream, 200),
             QuitReply::Status(code) => respond(&mut stream, code),
             QuitReply::Hang => held.lock().expect("lock").push(stream),

@@ -3,18 +3,29 @@
 //! Each endpoint must pass once; one that passed is not probed again. Endpoints still pending are
 //! probed concurrently in each attempt. Logs stay quiet when all is well: a line when waiting
 //! starts, a line when an endpoint's reason changes, throttled progress lines, a line when ready.
+//!
+//! - `mod.rs`: the plan, the two stages in order under one deadline, how the wait ended
+//! - `stage.rs`: one stage's targets probed until each passed once (backoff, progress lines)
+//! - `sidecar.rs`: the sidecar stage, and what `--mesh auto`'s decision about the pod does to it
+
+mod sidecar;
+mod stage;
 
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tracing::{debug, info};
+use tracing::info;
 
-use crate::backoff::{Backoff, Jitter};
-use crate::net;
+use crate::backoff::Backoff;
 use crate::parse::{format_duration, StatusSet};
-use crate::probe::{Outcome, Prober, Reason, Settle};
+use crate::pod::mode::Decision;
+use crate::probe::{Reason, Settle};
 use crate::signalfd::{self, Listener};
 use crate::target::Target;
+
+pub use sidecar::Auto;
+use sidecar::SidecarEnd;
+use stage::{StageEnd, StageRun};
 
 /// First progress line after this long; then the gap doubles up to `PROGRESS_MAX_GAP`.
 const PROGRESS_FIRST: Duration = Duration::from_secs(2);
@@ -47,6 +58,9 @@ pub struct Plan {
     /// The sidecar's own readiness (the --url targets on this pod, or the mesh preset); empty:
     /// no sidecar stage.
     pub sidecar: Vec<Target>,
+    /// `--mesh auto` with the preset as the sidecar stage: the pod's facts may replace or skip
+    /// that stage if its first attempt fails. `None`: the sidecar targets stand.
+    pub auto: Option<Auto>,
     /// The dependencies reached through the sidecar, checked once it is ready.
     pub dependencies: Vec<Target>,
     pub expect: StatusSet,
@@ -153,21 +167,27 @@ pub enum Gate {
     Interrupted(i32),
 }
 
+/// How the gate ended, and what `--mesh auto` decided about the pod on the way, if it had to
+/// (Job mode's quit follows that decision).
+#[derive(Debug)]
+pub struct Gated {
+    pub gate: Gate,
+    /// `None`: no facts were gathered (no `--mesh auto`, the sidecar ready at its first probe,
+    /// or a signal or the deadline before the first probe ended).
+    pub pod: Option<Decision>,
+}
+
 /// The wait, raced against the signals `listener` hears as ending it.
-pub async fn gate(plan: &Plan, listener: &mut Listener) -> Gate {
-    match signalfd::unless_stopped(listener, wait(plan)).await {
+pub async fn gate(plan: &Plan, listener: &mut Listener) -> Gated {
+    let mut pod = None;
+    let gate = match signalfd::unless_stopped(listener, wait(plan, &mut pod)).await {
         Err(signal) => Gate::Interrupted(signal),
         Ok(waited) => match waited.timeout_summary() {
             Some(summary) => Gate::TimedOut(summary),
             None => Gate::Ready,
         },
-    }
-}
-
-struct Endpoint {
-    prober: Prober,
-    ready: bool,
-    last: Option<Reason>,
+    };
+    Gated { gate, pod }
 }
 
 /// The whole wait's clock: when it started, its deadline, and the attempts made so far.
@@ -177,17 +197,11 @@ struct Clock {
     attempts: u32,
 }
 
-/// How one stage ended.
-enum StageEnd {
-    Ready,
-    /// The deadline passed; each endpoint still pending and why.
-    TimedOut(Vec<(String, Reason)>),
-}
-
 /// Waits until every target in `plan` is ready or the deadline passes: the sidecar stage, then
 /// the dependencies. One deadline covers both; the backoff starts afresh with the dependencies,
-/// so one that comes up right after the proxy is seen at once.
-pub async fn wait(plan: &Plan) -> Waited {
+/// so one that comes up right after the proxy is seen at once. What `--mesh auto` decided about
+/// the pod, if it had to, is left in `pod`, however the wait ends.
+pub async fn wait(plan: &Plan, pod: &mut Option<Decision>) -> Waited {
     let start = Instant::now();
     let mut clock = Clock {
         start,
@@ -197,6 +211,7 @@ pub async fn wait(plan: &Plan) -> Waited {
     let staged = !plan.dependencies.is_empty();
     let timeout = plan.timeout.map_or("none".into(), format_duration);
     let dependencies = urls(&plan.dependencies);
+    let mut sidecar_ready = None;
     if !plan.sidecar.is_empty() {
         info!(
             url = urls(&plan.sidecar).as_str(),
@@ -204,17 +219,22 @@ pub async fn wait(plan: &Plan) -> Waited {
             timeout = timeout.as_str(),
             "waiting for the sidecar to be ready"
         );
-        if let StageEnd::TimedOut(pending) =
-            run_stage(Stage::Sidecar, &plan.sidecar, plan, &mut clock, staged).await
-        {
-            let not_probed = plan.dependencies.iter().map(ToString::to_string).collect();
-            return clock.timed_out(pending, staged.then_some(Stood::Sidecar { not_probed }));
-        }
-        if staged {
-            info!(
-                elapsed_ms = millis(start.elapsed()),
-                "sidecar ready; waiting for the dependencies: {dependencies}"
-            );
+        match sidecar::run(plan, &mut clock, staged, pod).await {
+            SidecarEnd::TimedOut(pending) => {
+                let not_probed = plan.dependencies.iter().map(ToString::to_string).collect();
+                return clock.timed_out(pending, staged.then_some(Stood::Sidecar { not_probed }));
+            }
+            // The decision's line said so, and what comes next.
+            SidecarEnd::Skipped => {}
+            SidecarEnd::Ready => {
+                sidecar_ready = Some(start.elapsed());
+                if staged {
+                    info!(
+                        elapsed_ms = millis(start.elapsed()),
+                        "sidecar ready; waiting for the dependencies: {dependencies}"
+                    );
+                }
+            }
         }
     } else if staged {
         info!(
@@ -225,17 +245,9 @@ pub async fn wait(plan: &Plan) -> Waited {
     } else {
         info!("no sidecar (--mesh none) and no --url: nothing to wait for");
     }
-    let sidecar_ready = (!plan.sidecar.is_empty()).then(|| start.elapsed());
     if staged {
-        if let StageEnd::TimedOut(pending) = run_stage(
-            Stage::Dependencies,
-            &plan.dependencies,
-            plan,
-            &mut clock,
-            staged,
-        )
-        .await
-        {
+        let stage = StageRun::new(Stage::Dependencies, &plan.dependencies, plan, staged);
+        if let StageEnd::TimedOut(pending) = stage.run(&mut clock, false).await {
             return clock.timed_out(pending, Some(Stood::Dependencies { sidecar_ready }));
         }
     }
@@ -266,143 +278,6 @@ impl Clock {
 fn urls(targets: &[Target]) -> String {
     let urls: Vec<String> = targets.iter().map(ToString::to_string).collect();
     urls.join(", ")
-}
-
-/// Probes `targets` until all have passed once, or the deadline passes. With `staged`, log
-/// lines name the stage.
-async fn run_stage(
-    stage: Stage,
-    targets: &[Target],
-    plan: &Plan,
-    clock: &mut Clock,
-    staged: bool,
-) -> StageEnd {
-    let name = staged.then_some(stage.name());
-    let stage_start = Instant::now();
-    let deadline = clock.deadline;
-    let mut endpoints: Vec<Endpoint> = targets
-        .iter()
-        .map(|target| Endpoint {
-            prober: Prober::new(target.clone(), plan.settle),
-            ready: false,
-            last: None,
-        })
-        .collect();
-    // The sidecar stage may have used up the whole timeout: then the dependencies were not
-    // probed, rather than probed with no time to answer.
-    if deadline.passed() {
-        return StageEnd::TimedOut(pending(&endpoints));
-    }
-    let mut jitter = Jitter::from_entropy();
-    let mut progress = Progress::new();
-    loop {
-        clock.attempts = clock.attempts.saturating_add(1);
-        let attempt = clock.attempts;
-        let limit = deadline
-            .remaining()
-            .map_or(plan.request_timeout, |r| r.min(plan.request_timeout));
-        let outcomes = probe_pending(&mut endpoints, &plan.expect, limit).await;
-        let elapsed = clock.start.elapsed();
-        // An attempt the overall deadline interrupted (no reply yet, or a body cut before its
-        // text) says less than the one before it, so it does not replace that reason.
-        let interrupted = deadline.passed();
-        for (endpoint, outcome) in endpoints.iter_mut().filter(|e| !e.ready).zip(outcomes) {
-            let weaker = interrupted && outcome != Outcome::Ready && endpoint.last.is_some();
-            if !weaker {
-                record(endpoint, outcome, attempt, elapsed, name);
-            }
-        }
-        if endpoints.iter().all(|e| e.ready) {
-            return StageEnd::Ready;
-        }
-        if progress.due(stage_start.elapsed()) {
-            for e in endpoints.iter().filter(|e| !e.ready) {
-                info!(
-                    url = %e.prober.target(),
-                    stage = name,
-                    reason = %last_reason(e),
-                    attempt,
-                    elapsed_ms = millis(elapsed),
-                    "still waiting"
-                );
-            }
-        }
-        if deadline.passed() {
-            return StageEnd::TimedOut(pending(&endpoints));
-        }
-        let delay = plan.backoff.delay(
-            stage_start.elapsed(),
-            jitter.next_unit(),
-            deadline.remaining(),
-        );
-        // A file seen changing may settle before the backoff's next look: look then instead.
-        let delay = endpoints
-            .iter()
-            .filter(|e| !e.ready)
-            .filter_map(|e| e.prober.settles_in())
-            .fold(delay, Duration::min);
-        tokio::time::sleep(delay).await;
-        if deadline.passed() {
-            return StageEnd::TimedOut(pending(&endpoints));
-        }
-    }
-}
-
-/// Probes every endpoint not yet ready, concurrently in this task; returns their outcomes in
-/// order. No task is spawned: each probe borrows its own endpoint's connection.
-async fn probe_pending(
-    endpoints: &mut [Endpoint],
-    expect: &StatusSet,
-    limit: Duration,
-) -> Vec<Outcome> {
-    let probes = endpoints
-        .iter_mut()
-        .filter(|e| !e.ready)
-        .map(|e| e.prober.probe(expect, limit));
-    net::join_all(probes).await
-}
-
-fn record(
-    endpoint: &mut Endpoint,
-    outcome: Outcome,
-    attempt: u32,
-    elapsed: Duration,
-    stage: Option<&str>,
-) {
-    match outcome {
-        Outcome::Ready => {
-            debug!(url = %endpoint.prober.target(), attempt, elapsed_ms = millis(elapsed), "endpoint ready");
-            endpoint.ready = true;
-        }
-        Outcome::NotReady(reason) => {
-            debug!(url = %endpoint.prober.target(), reason = %reason, attempt, "not ready");
-            if endpoint.last.as_ref() != Some(&reason) {
-                info!(
-                    url = %endpoint.prober.target(),
-                    stage,
-                    reason = %reason,
-                    attempt,
-                    elapsed_ms = millis(elapsed),
-                    "not ready yet"
-                );
-            }
-            endpoint.last = Some(reason);
-        }
-    }
-}
-
-/// Each endpoint still not ready, and its latest reason.
-fn pending(endpoints: &[Endpoint]) -> Vec<(String, Reason)> {
-    endpoints
-        .iter()
-        .filter(|e| !e.ready)
-        .map(|e| (e.prober.target().to_string(), last_reason(e)))
-        .collect()
-}
-
-/// The endpoint's latest reason; an attempt cut short before any answer leaves none.
-fn last_reason(endpoint: &Endpoint) -> Reason {
-    endpoint.last.clone().unwrap_or(Reason::NotProbedYet)
 }
 
 pub(crate) fn millis(d: Duration) -> u64 {
