@@ -53,6 +53,12 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
         "istio, linkerd, envoy, none",
     ),
     (
+        "--pod-annotations",
+        "READYGATE_POD_ANNOTATIONS",
+        " ",
+        "expected a path",
+    ),
+    (
         "--expect-status",
         "READYGATE_EXPECT_STATUS",
         "700",
