@@ -39,6 +39,8 @@ VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$REPO/Cargo.toml" | head -n 1)
 OCI_DIR=${READYGATE_OCI_DIR:-${CARGO_TARGET_DIR:-$REPO/target}/oci}
 
 T=$(mktemp -d /var/tmp/readygate-pods.XXXXXX)
+# Reachable for uid 65532, the user the images run as (the pods' annotations volumes are here).
+chmod 711 "$T"
 REDIS_PIDS=()
 POD=""
 # shellcheck disable=SC2317  # only called from the EXIT trap
@@ -166,11 +168,14 @@ pass "test images built FROM scratch: orders (app + readygate), envoy (uid 1337)
 
 # ------------------------------------------------------------------ pods
 # play MANIFEST [SED]: the manifest with local image names (and SED applied), injected like Istio
-# does, played with only a loopback interface and not started; sets POD (the pod's name).
+# does, its Downward API annotations written as the kubelet would (a fresh directory each play),
+# played with only a loopback interface and not started; sets POD (the pod's name).
+PLAYS=0
 play() {
     local manifest=$1 extra=${2:-}
+    PLAYS=$((PLAYS + 1))
     sed -e 's|registry.example.com/orders:1.4.2|localhost/orders:test|' ${extra:+-e "$extra"} "$REPO/$manifest" |
-        /usr/bin/python3 "$HERE/inject.py" localhost/envoy:test localhost/istio-init:test >"$T/pod.yaml" || return 1
+        /usr/bin/python3 "$HERE/inject.py" localhost/envoy:test localhost/istio-init:test "$T/podinfo-$PLAYS" >"$T/pod.yaml" || return 1
     pm kube play --network none --start=false "$T/pod.yaml" >"$T/play.out" 2>&1 || { cat "$T/play.out" >&2; return 1; }
     # kube play prints "Pod:" and the pod's ID on the next line.
     POD=$(awk 'p { print; exit } /^Pod:/ { p = 1 }' "$T/play.out")
@@ -248,6 +253,9 @@ start_pod() {
     pm pod start "$POD" >/dev/null 2>"$T/start.err" || { cat "$T/start.err" >&2; return 1; }
 }
 app_said() { pm logs "$1" 2>/dev/null | grep -q '^app: first dial'; }
+# rg_said CONTAINER TEXT: readygate logged a line ending with TEXT (its fields come before it).
+rg_said() { pm logs "$1" 2>&1 | grep -qF -- "readygate: $2"; }
+CLASSIC="istio classic sidecar (sidecar.istio.io/status lists istio-proxy under containers only)"
 
 say "== Deployment (examples/k8s/deployment.yaml)"
 if start_pod examples/k8s/deployment.yaml; then
@@ -286,6 +294,11 @@ print("\n".join(d["spec"]["template"]["spec"]["containers"][0]["lifecycle"]["pos
         else
             fail "deployment: capture" "REDIRECT packets '${redirected:-}', Envoy upstream_cx_total '${cx:-}'"
             pod_times
+        fi
+        if rg_said "$app" "$CLASSIC: waiting for it"; then
+            pass "deployment: --mesh auto (the default) read the pod's annotations volume: \"$CLASSIC: waiting for it\""
+        else
+            fail "deployment: mesh auto's line" "$(pm logs "$app" 2>&1 | grep readygate | head -n 3)"
         fi
         turned_away=$(pm logs "$app" 2>&1 | grep -m 1 'not ready yet' | grep -o 'reason=.*attempt' | sed 's/ attempt$//')
         if [[ -n $live && -n $ready && -n $turned_away ]] && ((ready >= live)); then
@@ -340,8 +353,7 @@ print("\n".join(d["spec"]["template"]["spec"]["containers"][0]["lifecycle"]["pos
     # The arm64 image's binary, run by qemu-user in the same pod against the live Envoy.
     arm=$T/arm64
     mkdir -p "$arm"
-    # Reachable for uid 65532, the user the image runs as.
-    chmod 711 "$T"
+    # Reachable for uid 65532, the user the image runs as ($T is already).
     chmod 755 "$arm"
     if skopeo copy -q "oci-archive:$OCI_DIR/readygate-$VERSION-linux-arm64.tar" "dir:$arm/img" &&
         for blob in "$arm"/img/*; do tar -xzf "$blob" -C "$arm" readygate 2>/dev/null && break; done &&
@@ -354,6 +366,29 @@ print("\n".join(d["spec"]["template"]["spec"]["containers"][0]["lifecycle"]["pos
     fi
 else
     fail "deployment: the pod did not start" "$(tail -n 5 "$T/play.out" 2>/dev/null)"
+fi
+rm_pod
+
+say "== the same Deployment in a namespace without injection (sidecar.istio.io/inject: \"false\")"
+# Unchanged but for the label that turns injection off: no istio-init, no istio-proxy, and the
+# annotations volume holds only the template's own annotation. readygate must run the app at once.
+if start_pod examples/k8s/deployment.yaml 's|sidecar.istio.io/inject: "true"|sidecar.istio.io/inject: "false"|' &&
+    ! grep -q istio-proxy "$T/pod.yaml"; then
+    app=$POD-orders
+    NO_MESH="no sidecar in this pod (its annotations name no mesh): running the command now"
+    if poll 60 app_said "$app"; then
+        line=$(pm logs "$app" 2>/dev/null | grep '^app: first dial')
+        ready=$(pm logs "$app" 2>&1 | grep -m 1 'readygate: ready')
+        if rg_said "$app" "$NO_MESH" && [[ $ready == *" attempts=1" ]] && [[ $line == "app: first dial: INCR gave '1'" ]]; then
+            pass "uninjected deployment: the app started after one probe (\"$NO_MESH\"; ${ready##*readygate: }), its first dial went straight to Redis"
+        else
+            fail "uninjected deployment" "app: $line; readygate: $(pm logs "$app" 2>&1 | grep readygate | tr '\n' ';')"
+        fi
+    else
+        fail "uninjected deployment: the app never made its first dial" "$(pm logs "$app" 2>&1 | tail -n 5)"
+    fi
+else
+    fail "uninjected deployment: the pod did not start (or was injected)" "$(tail -n 5 "$T/play.out" 2>/dev/null)"
 fi
 rm_pod
 
@@ -388,8 +423,9 @@ if REDIS_PUSH=3 start_pod examples/k8s/job.yaml; then
         fail "job: app exit code" "inspect says '$code'; app: $(pm logs "$app" 2>&1 | grep '^app:')"
     fi
     if exited "$POD-istio-proxy" && [[ $(exit_code "$POD-istio-proxy") == 0 ]] &&
-        pm logs "$app" 2>&1 | grep -q 'quitquitquit'; then
-        pass "job: readygate's quit made Envoy exit 0"
+        pm logs "$app" 2>&1 | grep -q 'quitquitquit' &&
+        rg_said "$app" "$CLASSIC: waiting for it, then quitting it when the command ends"; then
+        pass "job: --mesh auto took the pod for a classic sidecar (its annotations volume), and readygate's quit made Envoy exit 0"
     else
         fail "job: Envoy quit" "istio-proxy $(state "$POD-istio-proxy") code $(exit_code "$POD-istio-proxy")"
     fi
