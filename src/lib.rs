@@ -10,15 +10,17 @@
 //! - `parse`: durations, booleans and status lists as users type them
 //! - `target`: `http://`, `tcp://`, `file://`, `redis://`, `postgres://` and `mysql://` endpoints,
 //!   and which stage of the wait each belongs to
-//! - `preset`: each mesh's readiness (and quit) URL
+//! - `preset`: each mesh's readiness (and quit) URL; `auto`, which starts as Istio's
 //! - `backoff`: the delay schedule between probes (pure)
 //! - `net`: connecting to a target and starting an HTTP/1 exchange (probe and quit share it)
 //! - `probe`: one attempt against one endpoint, one file per kind of target (`probe/`), and
 //!   why it was not ready, made safe to log (`probe/reason.rs`)
-//! - `wait`: the sidecar stage, then the dependencies: backoff, deadline and progress logs
+//! - `wait`: the sidecar stage (`--mesh auto`'s decision may switch or skip it), then the
+//!   dependencies: backoff, deadline and progress logs (`wait/stage.rs`, `wait/sidecar.rs`)
 //! - `procnet`: the kernel's TCP socket tables (/proc/net/tcp, tcp6), parsed (pure)
 //! - `appexit`: `--wait-app-exit`, the preStop wait until the application's sockets are gone
-//! - `pod`: the pod's mesh mode (classic, native, ambient, none) from its annotations and listeners
+//! - `pod`: the pod's mesh mode (classic, native, ambient, none) from its annotations and
+//!   listeners, gathered once for `--mesh auto` after a first probe that failed
 //! - `signals`: the signal policy: what readygate does with each signal, sent or raised, and why
 //! - `signalfd`: the one listener: blocks the phase's signals and reads them with their sender
 //! - `exec`: replace readygate with the command
