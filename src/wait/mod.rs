@@ -4,92 +4,35 @@
 //! probed concurrently in each attempt. Logs stay quiet when all is well: a line when waiting
 //! starts, a line when an endpoint's reason changes, throttled progress lines, a line when ready.
 //!
-//! - `mod.rs`: the plan, the two stages in order under one deadline, how the wait ended
+//! - `mod.rs`: the two stages in order under one deadline, how the wait ended, the gate
+//! - `plan.rs`: what to wait for (the plan, its stages, `--mesh auto`'s part)
+//! - `clock.rs`: the deadline, the clock the stages share, the progress lines' throttle
 //! - `stage.rs`: one stage's targets probed until each passed once (backoff, progress lines)
 //! - `sidecar.rs`: the sidecar stage, and what `--mesh auto`'s decision about the pod does to it
+//!
+//! Each file imports only the ones listed before it (and `mod.rs` all), never the other way.
 
+mod clock;
+mod plan;
 mod sidecar;
 mod stage;
 
 use std::time::Duration;
 
-use tokio::time::Instant;
 use tracing::info;
 
-use crate::backoff::Backoff;
-use crate::parse::{format_duration, StatusSet};
+use crate::parse::format_duration;
 use crate::pod::mode::Decision;
-use crate::probe::{Reason, Settle};
+use crate::probe::Reason;
 use crate::signalfd::{self, Listener};
-use crate::target::Target;
 
-pub use sidecar::Auto;
+pub(crate) use clock::{millis, Deadline, Progress};
+pub use plan::{Auto, Plan, Stage};
+
+use clock::Clock;
+use plan::urls;
 use sidecar::SidecarEnd;
 use stage::{StageEnd, StageRun};
-
-/// First progress line after this long; then the gap doubles up to `PROGRESS_MAX_GAP`.
-const PROGRESS_FIRST: Duration = Duration::from_secs(2);
-const PROGRESS_MAX_GAP: Duration = Duration::from_secs(10);
-
-/// The overall deadline of a wait, if it has one: said once, asked in one way.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Deadline(Option<Instant>);
-
-impl Deadline {
-    pub(crate) fn after(start: Instant, timeout: Option<Duration>) -> Self {
-        Deadline(timeout.map(|t| start + t))
-    }
-
-    /// Time left; `None` when there is no deadline.
-    pub(crate) fn remaining(self) -> Option<Duration> {
-        self.0.map(|d| d.saturating_duration_since(Instant::now()))
-    }
-
-    pub(crate) fn passed(self) -> bool {
-        self.remaining() == Some(Duration::ZERO)
-    }
-}
-
-/// What to wait for, and how: two stages, each a list of targets that must all pass once. The
-/// sidecar stage runs first and on its own, so that it can be skipped or replaced as a whole
-/// (a pod without a sidecar has none).
-#[derive(Clone, Debug)]
-pub struct Plan {
-    /// The sidecar's own readiness (the --url targets on this pod, or the mesh preset); empty:
-    /// no sidecar stage.
-    pub sidecar: Vec<Target>,
-    /// `--mesh auto` with the preset as the sidecar stage: the pod's facts may replace or skip
-    /// that stage if its first attempt fails. `None`: the sidecar targets stand.
-    pub auto: Option<Auto>,
-    /// The dependencies reached through the sidecar, checked once it is ready.
-    pub dependencies: Vec<Target>,
-    pub expect: StatusSet,
-    /// `None` waits forever.
-    pub timeout: Option<Duration>,
-    pub request_timeout: Duration,
-    pub backoff: Backoff,
-    /// How long file:// and tcp:// targets must stay as they are to count as ready.
-    pub settle: Settle,
-}
-
-/// A stage of the wait.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stage {
-    /// The sidecar's own readiness.
-    Sidecar,
-    /// The dependencies, through the sidecar.
-    Dependencies,
-}
-
-impl Stage {
-    /// The stage as logs name it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Sidecar => "sidecar",
-            Stage::Dependencies => "dependencies",
-        }
-    }
-}
 
 /// How the wait ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -190,24 +133,13 @@ pub async fn gate(plan: &Plan, listener: &mut Listener) -> Gated {
     Gated { gate, pod }
 }
 
-/// The whole wait's clock: when it started, its deadline, and the attempts made so far.
-struct Clock {
-    start: Instant,
-    deadline: Deadline,
-    attempts: u32,
-}
-
 /// Waits until every target in `plan` is ready or the deadline passes: the sidecar stage, then
 /// the dependencies. One deadline covers both; the backoff starts afresh with the dependencies,
 /// so one that comes up right after the proxy is seen at once. What `--mesh auto` decided about
 /// the pod, if it had to, is left in `pod`, however the wait ends.
 pub async fn wait(plan: &Plan, pod: &mut Option<Decision>) -> Waited {
-    let start = Instant::now();
-    let mut clock = Clock {
-        start,
-        deadline: Deadline::after(start, plan.timeout),
-        attempts: 0,
-    };
+    let mut clock = Clock::start(plan.timeout);
+    let start = clock.start;
     let staged = !plan.dependencies.is_empty();
     let timeout = plan.timeout.map_or("none".into(), format_duration);
     let dependencies = urls(&plan.dependencies);
@@ -222,7 +154,11 @@ pub async fn wait(plan: &Plan, pod: &mut Option<Decision>) -> Waited {
         match sidecar::run(plan, &mut clock, staged, pod).await {
             SidecarEnd::TimedOut(pending) => {
                 let not_probed = plan.dependencies.iter().map(ToString::to_string).collect();
-                return clock.timed_out(pending, staged.then_some(Stood::Sidecar { not_probed }));
+                return timed_out(
+                    &clock,
+                    pending,
+                    staged.then_some(Stood::Sidecar { not_probed }),
+                );
             }
             // The decision's line said so, and what comes next.
             SidecarEnd::Skipped => {}
@@ -248,7 +184,7 @@ pub async fn wait(plan: &Plan, pod: &mut Option<Decision>) -> Waited {
     if staged {
         let stage = StageRun::new(Stage::Dependencies, &plan.dependencies, plan, staged);
         if let StageEnd::TimedOut(pending) = stage.run(&mut clock, false).await {
-            return clock.timed_out(pending, Some(Stood::Dependencies { sidecar_ready }));
+            return timed_out(&clock, pending, Some(Stood::Dependencies { sidecar_ready }));
         }
     }
     let elapsed = start.elapsed();
@@ -263,68 +199,18 @@ pub async fn wait(plan: &Plan, pod: &mut Option<Decision>) -> Waited {
     }
 }
 
-impl Clock {
-    fn timed_out(&self, pending: Vec<(String, Reason)>, staged: Option<Stood>) -> Waited {
-        Waited::TimedOut {
-            elapsed: self.start.elapsed(),
-            attempts: self.attempts,
-            pending,
-            staged,
-        }
-    }
-}
-
-/// The targets' URLs, comma-separated.
-fn urls(targets: &[Target]) -> String {
-    let urls: Vec<String> = targets.iter().map(ToString::to_string).collect();
-    urls.join(", ")
-}
-
-pub(crate) fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// When the next progress line is due: at 2 s, 4 s, 8 s, 16 s, then every 10 s. Shared with
-/// `--wait-app-exit`, so both waits log at the same throttle.
-pub(crate) struct Progress {
-    next: Duration,
-    gap: Duration,
-}
-
-impl Progress {
-    pub(crate) fn new() -> Self {
-        Progress {
-            next: PROGRESS_FIRST,
-            gap: PROGRESS_FIRST,
-        }
-    }
-
-    pub(crate) fn due(&mut self, elapsed: Duration) -> bool {
-        if elapsed < self.next {
-            return false;
-        }
-        self.next = elapsed + self.gap;
-        self.gap = (self.gap * 2).min(PROGRESS_MAX_GAP);
-        true
+fn timed_out(clock: &Clock, pending: Vec<(String, Reason)>, staged: Option<Stood>) -> Waited {
+    Waited::TimedOut {
+        elapsed: clock.start.elapsed(),
+        attempts: clock.attempts,
+        pending,
+        staged,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn progress_lines_are_throttled() {
-        let mut p = Progress::new();
-        let due: Vec<u64> = (0..=60_000u64)
-            .step_by(50)
-            .filter(|&ms| p.due(Duration::from_millis(ms)))
-            .collect();
-        assert_eq!(
-            due,
-            vec![2_000, 4_000, 8_000, 16_000, 26_000, 36_000, 46_000, 56_000]
-        );
-    }
 
     #[test]
     fn the_timeout_summary_names_every_pending_endpoint() {

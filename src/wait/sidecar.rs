@@ -10,22 +10,14 @@
 
 use tracing::{info, warn};
 
+use super::clock::Clock;
+use super::plan::{urls, Plan, Stage};
 use super::stage::{StageEnd, StageRun};
-use super::{urls, Clock, Plan, Stage};
-use crate::pod::gather::{self, AnnotationsFile};
+use crate::pod::gather;
 use crate::pod::mode::{Decision, PodMode};
 use crate::preset::Mesh;
 use crate::probe::Reason;
 use crate::target::Target;
-
-/// `--mesh auto` with the mesh preset as the sidecar stage: where the pod's facts come from.
-#[derive(Clone, Debug)]
-pub struct Auto {
-    /// The pod's annotations file.
-    pub annotations: AnnotationsFile,
-    /// Job mode: the decision's line says what happens to the quit.
-    pub job: bool,
-}
 
 /// How the sidecar stage ended.
 pub(super) enum SidecarEnd {

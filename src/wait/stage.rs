@@ -10,7 +10,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{debug, info};
 
-use super::{millis, Clock, Plan, Progress, Stage};
+use super::clock::{millis, Clock, Progress};
+use super::plan::{Plan, Stage};
 use crate::backoff::Jitter;
 use crate::net;
 use crate::parse::StatusSet;
