@@ -38,7 +38,7 @@ pub fn gather(file: &AnnotationsFile) -> Decision {
         warn!(
             "pod annotations file {} not found: deciding without it (check --pod-annotations \
              and the Downward API volume's mountPath)",
-            file.path.to_string_lossy().escape_debug()
+            mode::shown(&file.path)
         );
     }
     let look = listeners::look_mesh_ports();

@@ -274,10 +274,20 @@ fn ports_text(ports: &MeshPorts) -> String {
     list.join(", ")
 }
 
-/// The path as a line shows it: control characters and quotes escaped, so a path given on the
-/// command line cannot break the log line.
-fn shown(path: &Path) -> String {
-    path.to_string_lossy().escape_debug().to_string()
+/// The path as a line shows it: control characters escaped, so a path given on the command
+/// line cannot break the log line. (`escape_default` of controls only: `escape_debug` would
+/// bring Unicode's printable tables into the binary for nothing.)
+pub(crate) fn shown(path: &Path) -> String {
+    path.to_string_lossy()
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Decides the pod's mode from its facts.
