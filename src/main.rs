@@ -285,7 +285,8 @@ fn plan(cli: &Cli) -> Plan {
         sidecar: stages.sidecar,
         auto: stages.auto.then(|| Auto {
             annotations: cli.pod_annotations(),
-            job: cli.mode == Mode::Job,
+            // A --quit-url is quit as given whatever the pod: the line promises nothing of it.
+            job: cli.mode == Mode::Job && cli.options.quit_urls.is_empty(),
         }),
         dependencies: stages.dependencies,
         expect: options.expect_status.clone(),

@@ -227,6 +227,38 @@ fn a_classic_sidecar_ready_at_the_first_probe_is_still_quit() {
 }
 
 #[test]
+fn a_quit_url_given_is_quit_whatever_the_pod_says() {
+    if !in_private_netns("a_quit_url_given_is_quit_whatever_the_pod_says") {
+        return;
+    }
+    let sidecar = Proxy::at(ISTIO_AGENT, ISTIO, Readiness::NotReady, QuitReply::Ok, None);
+    let other = Proxy::start(true, QuitReply::Ok);
+    let mut watched = Watched::spawn(readygate().args(annotations("istio-native")).args([
+        "--quit-url",
+        &other.quit_url(),
+        "-t",
+        "300ms",
+        "-S",
+        "--",
+        "true",
+    ]));
+    let line = watched.wait_for_line("the decision", RUN_DEADLINE, |l| {
+        l.contains("istio native sidecar")
+    });
+    let result = watched.finish();
+    result.assert_code(69);
+    // The line promises nothing about a quit it does not decide.
+    assert!(line.ends_with("initContainers): waiting for it"), "{line}");
+    assert_eq!(other.quits().len(), 1, "{}", result.stderr);
+    assert!(sidecar.quits().is_empty());
+    assert!(
+        !result.stderr.contains("not quitting it"),
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
 fn a_linkerd_classic_sidecar_is_waited_for_on_4191_and_quit_there() {
     if !in_private_netns("a_linkerd_classic_sidecar_is_waited_for_on_4191_and_quit_there") {
         return;
