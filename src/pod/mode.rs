@@ -1,5 +1,7 @@
 //! The pod's mesh mode, decided from its two facts (the annotations, the listening ports) by
-//! one pure function, with the log line that says what was found and what readygate does.
+//! one pure function; the decision keeps what was found, and builds the lines that say it and
+//! what readygate does about it, in the wait ([`Decision::line`]) and at Job mode's end
+//! ([`Decision::quit_line`]).
 //!
 //! Conservative: the wait is skipped only on positive evidence, annotations that name no mesh
 //! or say ambient, or ztunnel's listeners with no sidecar agent beside them. Everything
