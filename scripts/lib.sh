@@ -8,6 +8,8 @@
 #   pass NAME           count NAME as passed
 #   fail NAME [WHY]     count NAME as failed, with an optional reason
 #   summary             list the failures, print "N passed, N failed"; non-zero if any failed
+#   poll SECONDS CMD... run CMD every 50 ms until it succeeds; non-zero after SECONDS
+#   say TEXT...         a progress line on stderr
 #
 # Progress goes to stderr; only the closing line goes to stdout.
 
@@ -44,3 +46,16 @@ summary() {
     printf '%d passed, %d failed\n' "$RG_PASSED" "$RG_FAILED"
     ((RG_FAILED == 0))
 }
+
+now_ms() { date +%s%3N; }
+
+poll() {
+    local end=$(($(now_ms) + $1 * 1000))
+    shift
+    until "$@"; do
+        (($(now_ms) < end)) || return 1
+        sleep 0.05
+    done
+}
+
+say() { printf '%s\n' "$*" >&2; }

@@ -10,44 +10,8 @@ use std::time::Duration;
 use support::db::{self, Mariadb};
 use support::netns::Netns;
 use support::process::Watched;
-use support::wire::{Act, Peer, Then};
-use support::{eventually, readygate, run, Run, EVERY_MS};
-
-/// A packet captured from MariaDB 10.11.19 (tests/data/replies/).
-fn captured(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/data/replies/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// The timeout line of a run that was not ready in time.
-fn summary(result: &Run) -> &str {
-    result.assert_code(69);
-    result
-        .stderr
-        .lines()
-        .find(|l| l.contains("not ready after"))
-        .unwrap_or_else(|| panic!("no timeout line:\n{}", result.stderr))
-}
-
-fn assert_not_ready_with(act: Act, reason: &str) {
-    let peer = Peer::start(act);
-    let url = peer.url("mysql");
-    let result = run(readygate().args([
-        "--mesh",
-        "none",
-        "--url",
-        &url,
-        "-t",
-        "300ms",
-        "--request-timeout",
-        "100ms",
-    ]));
-    let line = summary(&result);
-    assert!(
-        line.contains(&format!("{url} ({reason})")),
-        "expected {reason:?} in: {line}"
-    );
-}
+use support::wire::{assert_not_ready_with, captured, Act, Peer, Then};
+use support::{eventually, readygate, run, EVERY_MS};
 
 #[test]
 fn a_mariadb_started_later_is_ready_on_its_greeting() {
@@ -101,7 +65,7 @@ fn a_mariadb_with_too_many_connections_is_not_ready_with_1040() {
         "-t",
         "1s",
     ]));
-    let line = summary(&result);
+    let line = result.timeout_line();
     assert!(
         line.contains(r#"mysql://127.0.0.1:3306 (MySQL answered 1040 "Too many connections")"#),
         "{line}"
@@ -144,6 +108,7 @@ fn readygate_sends_nothing_to_a_mysql_server() {
 fn a_half_packet_an_oversized_one_and_another_protocol_are_not_a_greeting() {
     let greeting = captured("my-greeting");
     assert_not_ready_with(
+        "mysql",
         Act {
             read: 0,
             say: greeting[..20].to_vec(),
@@ -152,10 +117,12 @@ fn a_half_packet_an_oversized_one_and_another_protocol_are_not_a_greeting() {
         "connection closed after 20 bytes of a MySQL greeting",
     );
     assert_not_ready_with(
+        "mysql",
         Act::answer(0, b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"),
         r#"not a MySQL greeting: "SSH-2.0-OpenSSH_9.2p1 Debian-2""#,
     );
     assert_not_ready_with(
+        "mysql",
         Act::answer(0, b"\xff\xff\x00\x00\x0a"),
         "not a MySQL greeting",
     );
@@ -167,7 +134,7 @@ fn a_peer_that_drops_the_connection_at_once_is_a_mesh_proxy_without_an_upstream(
         let peer = Peer::start(Act::mute(then));
         let result =
             run(readygate().args(["--mesh", "none", "--url", &peer.url("mysql"), "-t", "300ms"]));
-        let line = summary(&result);
+        let line = result.timeout_line();
         let expected = format!(
             "accepted, then closed before a MySQL reply: a mesh proxy with no upstream for {} \
              yet?",

@@ -10,44 +10,17 @@ use std::time::Duration;
 use support::db;
 use support::netns::Netns;
 use support::process::Watched;
-use support::wire::{Act, Peer, Then};
+use support::wire::{assert_not_ready_with, captured, Act, Peer, Then};
 use support::{eventually, readygate, run, Run, EVERY_MS};
 
 /// `PING` as readygate sends it.
 const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
-
-/// A reply captured from redis-server 7.0.15 (tests/data/replies/).
-fn captured(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/data/replies/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 /// readygate with no sidecar, waiting for the dependency at `url`.
 fn gate(url: &str, extra: &[&str]) -> Run {
     run(readygate()
         .args(["--mesh", "none", "--url", url])
         .args(extra))
-}
-
-/// The timeout line of a run that was not ready in time.
-fn summary(result: &Run) -> &str {
-    result.assert_code(69);
-    result
-        .stderr
-        .lines()
-        .find(|l| l.contains("not ready after"))
-        .unwrap_or_else(|| panic!("no timeout line:\n{}", result.stderr))
-}
-
-fn assert_not_ready_with(act: Act, reason: &str) {
-    let peer = Peer::start(act);
-    let url = peer.url("redis");
-    let result = gate(&url, &["-t", "300ms", "--request-timeout", "100ms"]);
-    let line = summary(&result);
-    assert!(
-        line.contains(&format!("{url} ({reason})")),
-        "expected {reason:?} in: {line}"
-    );
 }
 
 #[test]
@@ -149,7 +122,7 @@ fn loading_busy_and_tryagain_are_not_ready_in_the_servers_own_words() {
             r#"Redis answered "TRYAGAIN Multiple keys request during rehashing of slot""#,
         ),
     ] {
-        assert_not_ready_with(Act::answer(PING.len(), &reply), words);
+        assert_not_ready_with("redis", Act::answer(PING.len(), &reply), words);
     }
 }
 
@@ -184,6 +157,7 @@ fn readygate_sends_one_ping_and_nothing_else() {
 #[test]
 fn a_half_reply_a_reply_over_the_bound_and_another_protocol_are_not_ready() {
     assert_not_ready_with(
+        "redis",
         Act {
             read: PING.len(),
             say: b"-LOAD".to_vec(),
@@ -194,10 +168,12 @@ fn a_half_reply_a_reply_over_the_bound_and_another_protocol_are_not_ready() {
     let mut long = b"+".to_vec();
     long.extend(std::iter::repeat_n(b'x', 600));
     assert_not_ready_with(
+        "redis",
         Act::answer(PING.len(), &long),
         "no complete Redis reply within 512 bytes",
     );
     assert_not_ready_with(
+        "redis",
         Act::answer(PING.len(), b"HTTP/1.1 400 Bad Request\r\n\r\n"),
         r#"not a Redis reply: "HTTP/1.1 400 Bad Request""#,
     );
@@ -209,7 +185,7 @@ fn a_peer_that_drops_the_connection_at_once_is_a_mesh_proxy_without_an_upstream(
         let peer = Peer::start(Act::mute(then));
         let url = peer.url("redis");
         let result = gate(&url, &["-t", "300ms"]);
-        let line = summary(&result);
+        let line = result.timeout_line();
         let expected = format!(
             "accepted, then closed before a Redis reply: a mesh proxy with no upstream for {} yet?",
             peer.addr
@@ -220,5 +196,5 @@ fn a_peer_that_drops_the_connection_at_once_is_a_mesh_proxy_without_an_upstream(
 
 #[test]
 fn a_silent_peer_is_not_ready_within_the_request_timeout() {
-    assert_not_ready_with(Act::mute(Then::Hold), "no reply within 100ms");
+    assert_not_ready_with("redis", Act::mute(Then::Hold), "no reply within 100ms");
 }

@@ -8,23 +8,13 @@ mod support;
 use support::endpoint::{Behaviour, Endpoint};
 use support::netns::Netns;
 use support::wire::{Act, Peer, Then};
-use support::{readygate, run, sh, Run, EVERY_MS};
+use support::{readygate, run, sh, EVERY_MS};
 
 /// `PING` as readygate sends it.
 const PING: usize = 14;
 
 fn pong() -> Peer {
     Peer::start(Act::answer(PING, b"+PONG\r\n"))
-}
-
-/// The timeout line of a run that was not ready in time.
-fn summary(result: &Run) -> &str {
-    result.assert_code(69);
-    result
-        .stderr
-        .lines()
-        .find(|l| l.contains("not ready after"))
-        .unwrap_or_else(|| panic!("no timeout line:\n{}", result.stderr))
 }
 
 #[test]
@@ -74,7 +64,7 @@ fn a_sidecar_never_ready_leaves_the_dependencies_unprobed_and_the_summary_says_s
         "-t",
         "300ms",
     ]));
-    let line = summary(&result);
+    let line = result.timeout_line();
     assert!(
         line.contains(&format!(
             "the sidecar: {} (503 Service Unavailable); the dependencies were not probed yet: {}",
@@ -98,7 +88,7 @@ fn a_dependency_never_ready_times_out_with_the_summary_naming_the_dependency_sta
         "-t",
         "300ms",
     ]));
-    let line = summary(&result);
+    let line = result.timeout_line();
     assert!(
         line.contains("the sidecar was ready after ")
             && line.contains(&format!(
@@ -163,7 +153,7 @@ fn a_dependency_alone_waits_for_the_mesh_preset_first() {
         "-t",
         "300ms",
     ]));
-    let line = summary(&result);
+    let line = result.timeout_line();
     assert!(
         line.contains(
             "the sidecar: http://localhost:15020/healthz/ready (nothing listening on \

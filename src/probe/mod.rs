@@ -103,3 +103,11 @@ impl Prober {
         }
     }
 }
+
+/// A reply captured from a real server (Redis 7.0.15, PostgreSQL 15.18, MariaDB 10.11.19 on
+/// Debian 12; how: tests/data/replies/README.md), for the protocol parsers' unit tests.
+#[cfg(test)]
+pub(crate) fn captured(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/data/replies/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}

@@ -6,7 +6,7 @@
 //! readygate closes after the greeting, without logging in. MySQL and MariaDB count that as one
 //! interrupted handshake of the client's host (see the README for when it matters).
 
-use crate::probe::reason::{self, Garbled, Reason, Verdict};
+use crate::probe::reason::{self, Reason, Verdict};
 use crate::probe::wire::Protocol;
 
 /// The most bytes read: a greeting is about 100 bytes, an error packet less.
@@ -36,15 +36,15 @@ pub fn judge(reply: &[u8]) -> Verdict {
         usize::from(header[0]) | usize::from(header[1]) << 8 | usize::from(header[2]) << 16;
     let sequence = header[3];
     if sequence != 0 || length == 0 || length > MAX_REPLY - 4 {
-        return foreign(reply);
+        return reason::foreign(MYSQL.reply, reply);
     }
     let Some(payload) = reply.get(4..4 + length) else {
         return Verdict::NeedMore;
     };
     match payload[0] {
-        PROTOCOL_10 => greeting(payload).unwrap_or_else(|| foreign(reply)),
-        ERROR => refusal(payload).unwrap_or_else(|| foreign(reply)),
-        _ => foreign(reply),
+        PROTOCOL_10 => greeting(payload).unwrap_or_else(|| reason::foreign(MYSQL.reply, reply)),
+        ERROR => refusal(payload).unwrap_or_else(|| reason::foreign(MYSQL.reply, reply)),
+        _ => reason::foreign(MYSQL.reply, reply),
     }
 }
 
@@ -75,23 +75,10 @@ fn refusal(payload: &[u8]) -> Option<Verdict> {
     }))
 }
 
-/// Not a MySQL greeting, with its first line as the peer sent it.
-fn foreign(reply: &[u8]) -> Verdict {
-    Verdict::NotReady(Reason::Garbled {
-        expected: MYSQL.reply,
-        problem: Garbled::Foreign(reason::foreign_text(reply)),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Packets captured from MariaDB 10.11.19 (Debian 12), in tests/data/replies/.
-    fn captured(name: &str) -> Vec<u8> {
-        let path = format!("{}/tests/data/replies/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::probe::captured;
 
     fn refused(code: &str, said: &str) -> Verdict {
         Verdict::NotReady(Reason::Refused {

@@ -9,7 +9,7 @@
 //! application's own credentials are another matter. 57P03 (starting up, shutting down, in
 //! recovery, not yet accepting connections) is not ready, in the server's words.
 
-use crate::probe::reason::{self, Garbled, Reason, Verdict};
+use crate::probe::reason::{self, Reason, Verdict};
 use crate::probe::wire::Protocol;
 
 /// StartupMessage: length, protocol 3.0 (196608), then `user`, `database` and a final NUL.
@@ -37,7 +37,7 @@ pub fn judge(reply: &[u8]) -> Verdict {
         return Verdict::NeedMore;
     };
     if !matches!(kind, b'R' | b'E' | b'v') {
-        return foreign(reply);
+        return reason::foreign(POSTGRES.reply, reply);
     }
     let Some(header) = reply.get(1..5) else {
         return Verdict::NeedMore;
@@ -45,7 +45,7 @@ pub fn judge(reply: &[u8]) -> Verdict {
     // The length counts itself, not the type byte.
     let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
     if !(4..MAX_REPLY).contains(&length) {
-        return foreign(reply);
+        return reason::foreign(POSTGRES.reply, reply);
     }
     let Some(body) = reply.get(5..1 + length) else {
         return Verdict::NeedMore;
@@ -56,10 +56,10 @@ pub fn judge(reply: &[u8]) -> Verdict {
                 "an authentication request ({})",
                 auth_name(u32::from_be_bytes([code[0], code[1], code[2], code[3]]))
             )),
-            None => foreign(reply),
+            None => reason::foreign(POSTGRES.reply, reply),
         },
         b'v' => Verdict::Ready("a protocol version negotiation".into()),
-        _ => error(body).unwrap_or_else(|| foreign(reply)),
+        _ => error(body).unwrap_or_else(|| reason::foreign(POSTGRES.reply, reply)),
     }
 }
 
@@ -120,23 +120,10 @@ fn auth_name(code: u32) -> &'static str {
     }
 }
 
-/// Not a PostgreSQL reply, with its first line as the peer sent it.
-fn foreign(reply: &[u8]) -> Verdict {
-    Verdict::NotReady(Reason::Garbled {
-        expected: POSTGRES.reply,
-        problem: Garbled::Foreign(reason::foreign_text(reply)),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Replies captured from PostgreSQL 15.18 (Debian 12), in tests/data/replies/.
-    fn captured(name: &str) -> Vec<u8> {
-        let path = format!("{}/tests/data/replies/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::probe::captured;
 
     fn refused(code: &str, said: &str) -> Verdict {
         Verdict::NotReady(Reason::Refused {

@@ -254,6 +254,15 @@ pub fn first_line(body: &[u8]) -> Option<String> {
     Some(cut)
 }
 
+/// The verdict on a reply that is not `expected` (a protocol's reply, as a phrase), naming the
+/// peer's first line when it is text.
+pub fn foreign(expected: &'static str, reply: &[u8]) -> Verdict {
+    Verdict::NotReady(Reason::Garbled {
+        expected,
+        problem: Garbled::Foreign(foreign_text(reply)),
+    })
+}
+
 /// The first line of another protocol's reply, to name it in a reason: only when it is text
 /// (a banner, an HTTP status line); binary bytes would print as noise.
 pub fn foreign_text(reply: &[u8]) -> Option<String> {

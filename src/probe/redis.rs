@@ -6,7 +6,7 @@
 //! `-BUSY` while a script runs, `-MASTERDOWN` on a replica cut off from its master,
 //! `-TRYAGAIN`, `-DENIED` in protected mode) is not ready, in the server's own words.
 
-use crate::probe::reason::{self, Garbled, Reason, Verdict};
+use crate::probe::reason::{self, Reason, Verdict};
 use crate::probe::wire::Protocol;
 
 /// `PING` as a RESP array, as every client library sends it.
@@ -34,7 +34,7 @@ pub fn judge(reply: &[u8]) -> Verdict {
     };
     // A reply to PING is a simple string or an error; anything else is another protocol.
     if first != b'+' && first != b'-' {
-        return foreign(reply);
+        return reason::foreign(REDIS.reply, reply);
     }
     let Some(end) = reply.iter().position(|&b| b == b'\n') else {
         return Verdict::NeedMore;
@@ -45,7 +45,7 @@ pub fn judge(reply: &[u8]) -> Verdict {
         return if line == b"PONG" {
             Verdict::Ready("+PONG".into())
         } else {
-            foreign(reply)
+            reason::foreign(REDIS.reply, reply)
         };
     }
     let text = String::from_utf8_lossy(line);
@@ -63,23 +63,11 @@ pub fn judge(reply: &[u8]) -> Verdict {
     })
 }
 
-/// Not a Redis reply, with its first line as the peer sent it.
-fn foreign(reply: &[u8]) -> Verdict {
-    Verdict::NotReady(Reason::Garbled {
-        expected: REDIS.reply,
-        problem: Garbled::Foreign(reason::foreign_text(reply)),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Replies captured from redis-server 7.0.15 (Debian 12), in tests/data/replies/.
-    fn captured(name: &str) -> Vec<u8> {
-        let path = format!("{}/tests/data/replies/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::probe::captured;
+    use crate::probe::reason::Garbled;
 
     fn refused(said: &str) -> Verdict {
         Verdict::NotReady(Reason::Refused {

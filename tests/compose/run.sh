@@ -62,17 +62,6 @@ graphroot = "$T/graph"
 CONF
 export CONTAINERS_CONF="$T/containers.conf" CONTAINERS_STORAGE_CONF="$T/storage.conf"
 
-now_ms() { date +%s%3N; }
-# poll SECONDS CMD...: run CMD every 100 ms until it succeeds; fail after SECONDS.
-poll() {
-    local end=$(($(now_ms) + $1 * 1000))
-    shift
-    until "$@"; do
-        (($(now_ms) < end)) || return 1
-        sleep 0.1
-    done
-}
-say() { printf '%s\n' "$*" >&2; }
 
 say "== images"
 bash "$REPO/scripts/build-image.sh" || die "scripts/build-image.sh failed (did scripts/build-static.sh run?)"

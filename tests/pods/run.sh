@@ -78,17 +78,6 @@ export CONTAINERS_CONF="$T/containers.conf" CONTAINERS_STORAGE_CONF="$T/storage.
 pm() { podman --storage-driver vfs "$@"; }
 bh() { buildah --storage-driver vfs "$@"; }
 
-now_ms() { date +%s%3N; }
-# poll SECONDS CMD...: run CMD every 100 ms until it succeeds; fail after SECONDS.
-poll() {
-    local end=$(($(now_ms) + $1 * 1000))
-    shift
-    until "$@"; do
-        (($(now_ms) < end)) || return 1
-        sleep 0.1
-    done
-}
-say() { printf '%s\n' "$*" >&2; }
 
 # ------------------------------------------------------------------ images
 say "== images"

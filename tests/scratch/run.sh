@@ -163,8 +163,16 @@ fi
 # why tests/fault_rlimits.rs cannot check this exact figure.)
 if start_server 127.0.0.1 0 "$work/nofile.log"; then
     rc=0
-    (ulimit -n 8 && exec env -i timeout 60 "$chroot_bin" --userspec="$APP_UID:$APP_UID" "$root" \
-        /readygate --timeout 20s -- /marker /out/nofile 6 hello scratch) 2>"$work/nofile.err" || rc=$?
+    # Every descriptor above stderr is closed first: whatever runs this script (a CI runner, flock)
+    # may leave some open, and they would count against the limit.
+    (
+        for fd in /proc/"$BASHPID"/fd/*; do
+            fd=${fd##*/}
+            ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null
+        done
+        ulimit -n 8 && exec env -i timeout 60 "$chroot_bin" --userspec="$APP_UID:$APP_UID" \
+            "$root" /readygate --timeout 20s -- /marker /out/nofile 6 hello scratch
+    ) 2>"$work/nofile.err" || rc=$?
     stop_server
     if [[ $rc -eq 6 && "$(cat "$root/out/nofile" 2>/dev/null)" == "uid=$APP_UID gid=$APP_UID args=hello scratch" ]]; then
         pass "nofile: with ulimit -n 8, waited for the 200, then exec'd /marker (exit 6)"

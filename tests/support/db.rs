@@ -257,10 +257,15 @@ impl Mariadb {
         let install = installed("mariadb-install-db", "mariadb-server")?;
         let server = installed("mariadbd", "mariadb-server")?;
         let dir = temp_dir(name);
+        // A temporary directory of its own: the bootstrap's temporary tables in the shared /tmp
+        // were seen deleted under it while another instance ran ("Error on delete of
+        // '/tmp/#sql-temptable-...'").
+        fs::create_dir_all(dir.join("tmp")).expect("mkdir tmp");
         let out = Command::new(install)
             .args(["--no-defaults", "--user=root", "--skip-test-db"])
             .arg("--auth-root-authentication-method=normal")
             .arg(format!("--datadir={}", dir.join("data").display()))
+            .arg(format!("--tmpdir={}", dir.join("tmp").display()))
             .args(INNODB_SMALL)
             .stdin(Stdio::null())
             .output()
@@ -281,6 +286,7 @@ impl Mariadb {
             .arg(format!("--datadir={}", path("data")))
             .arg(format!("--socket={}", path("mysqld.sock")))
             .arg(format!("--pid-file={}", path("mysqld.pid")))
+            .arg(format!("--tmpdir={}", path("tmp")))
             .args(["--bind-address=127.0.0.1", "--port=3306"])
             .args(INNODB_SMALL)
             .args(args);

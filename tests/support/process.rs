@@ -80,6 +80,16 @@ impl Run {
         self.stderr.lines().filter(|l| l.contains(needle)).collect()
     }
 
+    /// The timeout line of a run that was not ready in time (exit 69); panics with the logs
+    /// otherwise.
+    pub fn timeout_line(&self) -> &str {
+        self.assert_code(69);
+        self.stderr
+            .lines()
+            .find(|l| l.contains("not ready after"))
+            .unwrap_or_else(|| panic!("no timeout line:\n{}", self.stderr))
+    }
+
     /// Asserts stderr contains `needle`.
     pub fn assert_stderr_has(&self, needle: &str) -> &Self {
         assert!(

@@ -152,3 +152,31 @@ fn handle(mut stream: TcpStream, act: &Act) -> Vec<u8> {
     }
     heard
 }
+
+/// A reply captured from a real server (tests/data/replies/, with how it was captured).
+pub fn captured(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/data/replies/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Runs readygate (no sidecar) against a peer acting as `act` on a `scheme://` URL, and asserts
+/// it times out naming `reason` for that URL.
+pub fn assert_not_ready_with(scheme: &str, act: Act, reason: &str) {
+    let peer = Peer::start(act);
+    let url = peer.url(scheme);
+    let result = super::run(super::readygate().args([
+        "--mesh",
+        "none",
+        "--url",
+        &url,
+        "-t",
+        "300ms",
+        "--request-timeout",
+        "100ms",
+    ]));
+    let line = result.timeout_line();
+    assert!(
+        line.contains(&format!("{url} ({reason})")),
+        "expected {reason:?} in: {line}"
+    );
+}

@@ -94,23 +94,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-now_ms() { date +%s%3N; }
-
 # True while PID exists and is not a zombie (a zombie still answers kill -0).
 running() {
     local st
     st="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" || return 1
     [ -n "$st" ] && [ "$st" != Z ]
-}
-
-# poll SECONDS CMD...: run CMD every 50 ms until it succeeds; fail after SECONDS.
-poll() {
-    local end=$(( $(now_ms) + $1 * 1000 ))
-    shift
-    until "$@"; do
-        [ "$(now_ms)" -lt "$end" ] 2>/dev/null || return 1
-        sleep 0.05
-    done
 }
 
 # wait_exit PID SECONDS: wait for a child to exit; sets RC (124 if it did not exit in time, then kills it).
