@@ -14,6 +14,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::help;
+use crate::log;
 use crate::options::{self, Invalid, Modes, Options, Spec, Takes, SPECS};
 use crate::pod::gather::AnnotationsFile;
 use crate::preset::Mesh;
@@ -172,7 +173,7 @@ pub fn parse_with_env(
     let given = match lex(args) {
         Ok(Lexed::Info(text)) => return Parsed::Info(text),
         Ok(Lexed::Given(given)) => given,
-        Err(message) => return Parsed::Usage(printable(&message)),
+        Err(message) => return Parsed::Usage(log::one_line(&message)),
     };
     let command = given.command.clone();
     let resolved = resolve(&given, env).and_then(|(options, set)| {
@@ -189,7 +190,7 @@ pub fn parse_with_env(
     });
     match resolved {
         Ok(cli) => Parsed::Run(Box::new(cli)),
-        Err(message) => Parsed::Usage(printable(&message)),
+        Err(message) => Parsed::Usage(log::one_line(&message)),
     }
 }
 
@@ -287,21 +288,6 @@ fn mode(options: &Options, command: &[OsString], set: &SetBy) -> Result<Mode, St
         return Ok(Mode::Job);
     }
     Ok(Mode::Gate)
-}
-
-/// Escapes control characters, so a usage error stays one line of printable text whatever the
-/// user typed (a newline or a terminal escape in an argument would otherwise reach the logs raw).
-fn printable(message: &str) -> String {
-    message
-        .chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 /// Flags as given: (spec, value) in order, and the command.

@@ -20,6 +20,27 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 
 use crate::options::LogFormat;
 
+/// `text` with its control characters escaped (`\n`, `\u{1b}`), so a value from the user, a
+/// file name or a path can neither break the one line it is logged on nor start a terminal escape.
+/// (`escape_default` of controls only: `escape_debug` would bring Unicode's printable tables into
+/// the binary for nothing.)
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A path as logs show it: lossy UTF-8, with [`one_line`]'s escapes.
+pub fn path_shown(path: &std::path::Path) -> String {
+    one_line(&path.to_string_lossy())
+}
+
 /// The variable holding a level filter such as `debug` or `readygate=trace`.
 pub const FILTER_VAR: &str = "READYGATE_LOG";
 
@@ -212,6 +233,15 @@ fn json_string(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn control_characters_in_a_value_or_a_path_are_escaped_to_keep_one_line() {
+        assert_eq!(
+            path_shown(std::path::Path::new("/s/a\u{1b}[31mb\n")),
+            "/s/a\\u{1b}[31mb\\n"
+        );
+        assert_eq!(one_line("--x\u{4}\r\ny é"), "--x\\u{4}\\r\\ny é");
+    }
+
     use super::*;
 
     #[test]

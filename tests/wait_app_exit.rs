@@ -13,42 +13,10 @@ use std::fs::File;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 
+use support::netns::in_private_netns;
 use support::{eventually, readygate, wait_with_deadline, Run, RUN_DEADLINE};
 
-/// Set in the copy of the test binary that runs inside the namespace.
-const IN_NETNS: &str = "APPEXIT_TEST_IN_NETNS";
 const PROXY_UID: &str = "1337";
-
-/// Whether the caller should run its test body here: true inside the private namespace. Outside
-/// it, runs the named test again inside one and asserts that it passed, then returns false.
-fn in_private_netns(test: &str) -> bool {
-    if std::env::var_os(IN_NETNS).is_some() {
-        let up = Command::new("ip")
-            .args(["link", "set", "lo", "up"])
-            .status();
-        assert!(up.is_ok_and(|s| s.success()), "ip link set lo up");
-        return true;
-    }
-    if !support::running_as_root("unshare -n and setpriv") {
-        return false;
-    }
-    let exe = std::env::current_exe().expect("test binary");
-    let out = Command::new("unshare")
-        .args(["-n", "--"])
-        .arg(exe)
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(IN_NETNS, "1")
-        .output()
-        .expect("unshare -n");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains("1 passed"),
-        "{test} inside the namespace: {}\n{text}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    false
-}
 
 /// `readygate --wait-app-exit ARGS` as uid 1337 (or as root), its stderr in a file so the test
 /// can wait for a log line while it runs.

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use tracing::{debug, warn};
 
+use crate::log;
 use crate::pod::annotations::{self, ReadError};
 use crate::pod::listeners;
 use crate::pod::mode::{self, Decision, Facts};
@@ -38,7 +39,7 @@ pub fn gather(file: &AnnotationsFile) -> Decision {
         warn!(
             "pod annotations file {} not found: deciding without it (check --pod-annotations \
              and the Downward API volume's mountPath)",
-            mode::shown(&file.path)
+            log::path_shown(&file.path)
         );
     }
     let look = listeners::look_mesh_ports();

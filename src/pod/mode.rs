@@ -41,6 +41,7 @@
 
 use std::path::Path;
 
+use crate::log;
 use crate::pod::annotations::{Annotations, ReadError};
 use crate::pod::istio_status::{self, Placement};
 use crate::pod::listeners::{LookError, MeshPorts};
@@ -276,22 +277,6 @@ fn ports_text(ports: &MeshPorts) -> String {
     list.join(", ")
 }
 
-/// The path as a line shows it: control characters escaped, so a path given on the command
-/// line cannot break the log line. (`escape_default` of controls only: `escape_debug` would
-/// bring Unicode's printable tables into the binary for nothing.)
-pub(crate) fn shown(path: &Path) -> String {
-    path.to_string_lossy()
-        .chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
 /// Decides the pod's mode from its facts.
 pub fn decide(facts: &Facts<'_>) -> Decision {
     let listened = facts.listeners.as_ref().ok().map(heard);
@@ -301,7 +286,10 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
         Err(e) => {
             return warn(
                 PodMode::Unknown,
-                format!("pod annotations file {} unusable ({e})", shown(facts.path)),
+                format!(
+                    "pod annotations file {} unusable ({e})",
+                    log::path_shown(facts.path)
+                ),
             )
         }
     };
@@ -417,7 +405,7 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
                 PodMode::Unknown,
                 format!(
                     "mesh mode unknown (no pod annotations file at {}, {listeners})",
-                    shown(facts.path)
+                    log::path_shown(facts.path)
                 ),
             )
         }

@@ -23,12 +23,13 @@
 
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
 use super::reason::{FileReason, FileState, Outcome, Reason};
+use crate::log;
 
 /// The state of one file target between attempts.
 pub struct FileProbe {
@@ -84,7 +85,7 @@ impl FileProbe {
     /// A probe of `path`, which must stay unchanged for `settle` to count as written.
     pub fn new(path: PathBuf, settle: Duration) -> Self {
         FileProbe {
-            shown: shown(&path),
+            shown: log::path_shown(&path),
             path,
             settle,
             seen: None,
@@ -184,20 +185,6 @@ fn special_name(kind: std::fs::FileType) -> &'static str {
     } else {
         "neither a file nor a directory"
     }
-}
-
-/// The path as logged: lossy UTF-8, with control characters escaped (a percent-encoded name can
-/// hold any byte, and logs go to a terminal).
-fn shown(path: &Path) -> String {
-    let mut out = String::new();
-    for c in path.to_string_lossy().chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -331,10 +318,5 @@ mod tests {
             reason(FileState::Failed("a".into())),
             reason(FileState::Failed("b".into()))
         );
-    }
-
-    #[test]
-    fn control_characters_in_a_path_are_escaped_for_the_log() {
-        assert_eq!(shown(Path::new("/s/a\u{1b}[31mb\n")), "/s/a\\u{1b}[31mb\\n");
     }
 }
