@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::parse::{self, StatusSet};
 use crate::preset::Mesh;
-use crate::target::{Kind, Target};
+use crate::target::{self, Kind, Target};
 
 /// Log line encoding.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -164,6 +164,27 @@ fn extend<T>(
     Ok(())
 }
 
+/// [`extend`] for a list of URLs. A comma inside user information (`postgres://app:pa,ss@db`)
+/// splits one URL in two, and echoing either piece would print part of the password: when the
+/// value holds an `@`, an error echoes the whole value (which the error redacts) instead, and a
+/// piece that is no URL but holds an `@` is named for what it is, user information.
+fn extend_urls<T>(
+    list: &mut Vec<T>,
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<(), Invalid> {
+    if !text.contains('@') {
+        return extend(list, text, parse);
+    }
+    if text
+        .split(',')
+        .any(|piece| !piece.contains("://") && piece.contains('@'))
+    {
+        return Err(target::USERINFO_REFUSED.to_string().into());
+    }
+    extend(list, text, parse).map_err(|Invalid { reason, .. }| reason.into())
+}
+
 fn positive_duration(text: &str) -> Result<Duration, String> {
     match parse::duration(text)? {
         d if d.is_zero() => Err("must be greater than zero".to_string()),
@@ -221,7 +242,7 @@ pub const SPECS: &[Spec] = &[
                comma-separated; all must pass. Targets on this pod (localhost, loopback, files) \
                are the sidecar's stage; the others are dependencies, checked once it is ready.",
         read_by: Modes::WAITS,
-        set: |o, v| extend(&mut o.urls, v, str::parse),
+        set: |o, v| extend_urls(&mut o.urls, v, str::parse),
     },
     Spec {
         long: "mesh",
@@ -385,7 +406,7 @@ pub const SPECS: &[Spec] = &[
                linkerd localhost:4191/shutdown, envoy localhost:15000/quitquitquit). http:// \
                only; repeatable or comma-separated.",
         read_by: Modes::JOB,
-        set: |o, v| extend(&mut o.quit_urls, v, quit_url),
+        set: |o, v| extend_urls(&mut o.quit_urls, v, quit_url),
     },
     Spec {
         long: "shutdown-on-failure",
@@ -516,6 +537,32 @@ mod tests {
         assert_eq!(
             err.and_then(Result::err).and_then(|e| e.item),
             Some("root".to_string())
+        );
+    }
+
+    fn url_error(long: &str, value: &str) -> Option<Invalid> {
+        let spec = SPECS.iter().find(|s| s.long == long)?;
+        (spec.set)(&mut Options::default(), value).err()
+    }
+
+    #[test]
+    fn a_url_list_holding_an_at_sign_is_never_echoed_by_piece() {
+        for long in ["url", "quit-url"] {
+            // The comma splits the password: the piece after it is named as user information.
+            let err = url_error(long, "http://app:s3cret,pw@localhost:15020/quit");
+            assert_eq!(
+                err.map(|e| (e.item, e.reason)),
+                Some((None, target::USERINFO_REFUSED.to_string())),
+                "--{long}"
+            );
+            // Some other fault: still no piece, so the error echoes the whole value redacted.
+            let err = url_error(long, "http://localhost:99999/q,http://localhost:1/a@b");
+            assert_eq!(err.and_then(|e| e.item), None, "--{long}");
+        }
+        let err = url_error("url", "http://localhost:99999/q,http://localhost:1/ready");
+        assert_eq!(
+            err.and_then(|e| e.item),
+            Some("http://localhost:99999/q".to_string())
         );
     }
 }

@@ -3,7 +3,8 @@
 //! checked; and which stage of the wait it belongs to.
 //!
 //! A URL never carries a secret into readygate: user information (`user:password@`) is refused,
-//! and every echo of a URL in an error goes through [`redacted`].
+//! every echo of a URL in an error goes through [`redacted`], and a target shown in a log line
+//! hides its query and fragment (see the `Display` impl).
 
 use std::ffi::OsString;
 use std::fmt;
@@ -133,9 +134,17 @@ impl Target {
     }
 }
 
+/// A target as log lines and the termination message show it: an HTTP query or fragment (which
+/// may hold a token, `/ready?key=...`) becomes `<redacted>`, and control characters (a file name
+/// may hold them) are escaped so the line stays one line. Other schemes refuse a query or
+/// fragment, and user information is refused everywhere, so nothing else can hold a secret.
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        let shown = match (&self.kind, self.text.find(['?', '#'])) {
+            (Kind::Http { .. }, Some(at)) => format!("{}<redacted>", &self.text[..=at]),
+            _ => self.text.clone(),
+        };
+        f.write_str(&crate::log::one_line(&shown))
     }
 }
 
@@ -234,14 +243,15 @@ fn refuse_userinfo(kind: &Kind, rest: &str) -> Result<(), String> {
         _ => rest,
     };
     if authority.contains('@') {
-        return Err(
-            "user information (user:password@) in a URL is not accepted: readygate \
-             authenticates to nothing, so it needs only the host and port; remove it"
-                .to_string(),
-        );
+        return Err(USERINFO_REFUSED.to_string());
     }
     Ok(())
 }
+
+/// Why a URL with user information is refused; never followed by what was refused.
+pub const USERINFO_REFUSED: &str = "user information (user:password@) in a URL is not accepted: \
+                                    readygate authenticates to nothing, so it needs only the host \
+                                    and port; remove it";
 
 /// An HTTP target's path: `http://host?q` means the path `/?q`, as in curl and browsers.
 fn http_path(uri: &Uri) -> String {
@@ -636,6 +646,21 @@ mod tests {
             ),
         ] {
             assert_eq!(redacted(text), shown, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_target_in_a_log_line_hides_an_http_query_and_stays_one_line() {
+        for (text, shown) in [
+            ("http://h:1/ready?token=abc", "http://h:1/ready?<redacted>"),
+            ("http://h:1/ready#frag", "http://h:1/ready#<redacted>"),
+            ("http://h:1/a@b/ready", "http://h:1/a@b/ready"),
+            ("redis://cache", "redis://cache"),
+            ("file:///run/a\u{1b}[31m\nb", "file:///run/a\\u{1b}[31m\\nb"),
+            ("file:///run/a%3Fb", "file:///run/a%3Fb"),
+        ] {
+            let target: Target = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(target.to_string(), shown, "{text}");
         }
     }
 

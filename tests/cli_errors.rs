@@ -307,6 +307,10 @@ fn a_password_in_a_url_is_refused_and_never_printed_from_the_flag_or_the_variabl
         "redis://:s3cret/pw@cache",
         "http://app:s3cret-pw@localhost:15020/healthz/ready",
         "http://localhost:15020/ready,redis://:s3cret-pw@cache",
+        // A comma in the password splits the list inside the user information.
+        "postgres://app:s3cret,pw@db:5432",
+        "redis://:s3cret,pw@cache",
+        "http://localhost:15020/ready,mysql://app:s3cret,pw@db",
     ] {
         let flag = run(readygate().args(["--url", url]));
         assert_one_line_usage_error(&flag, &["--url", "user information", "<redacted>@"]);

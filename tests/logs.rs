@@ -298,3 +298,21 @@ fn progress_lines_name_the_stage_that_is_waiting() {
         progress[0]
     );
 }
+
+#[test]
+fn a_token_in_an_http_query_is_never_logged_in_text_or_json() {
+    let ep = Endpoint::start(Behaviour::Status(503, Vec::new()));
+    let url = format!("{}?token=s3cret-token#s3cret-fragment", ep.url());
+    for format in ["text", "json"] {
+        let result = run(readygate()
+            .args(["--url", &url, "-v", "-t", "200ms"])
+            .args(["--log-format", format]));
+        result.timeout_line();
+        assert!(
+            !result.stderr.contains("s3cret"),
+            "{format}:\n{}",
+            result.stderr
+        );
+        result.assert_stderr_has(&format!("{}?<redacted>", ep.url()));
+    }
+}
