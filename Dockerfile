@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # readygate image: one static musl binary at /readygate in an otherwise empty image, for
-# `COPY --from=<your-registry>/readygate:0.1.0 /readygate ...` or as a wait-only init container.
-# Multi-arch: docker buildx build --platform linux/amd64,linux/arm64 -t readygate:0.1.0 .
+# `COPY --from=<your-registry>/readygate:0.2.0 /readygate ...` or as a wait-only init container.
+# Multi-arch: docker buildx build --platform linux/amd64,linux/arm64 -t readygate:0.2.0 .
 # The final stage is the one definition of the shipped image: scripts/build-image.sh builds this
 # same stage with buildah from prebuilt static binaries by replacing the `binary` stage with a
 # named build context (`--build-context binary=DIR`, DIR holding `readygate`; docker buildx
@@ -46,7 +46,7 @@ COPY --from=build /readygate /readygate
 FROM scratch
 # VERSION must equal Cargo.toml's version (scripts/check-packaging.sh checks it). SOURCE: the
 # repository the image is built from (Cargo.toml names none yet; a fork passes its own URL).
-ARG VERSION=0.1.0
+ARG VERSION=0.2.0
 ARG SOURCE=https://github.com/readygate/readygate
 LABEL org.opencontainers.image.title="readygate" \
       org.opencontainers.image.description="Wait until the service-mesh sidecar is ready, then exec the application" \

@@ -28,7 +28,7 @@ Booleans: 1/true/yes/on, 0/false/no/off (flags take them as --flag=false).";
 /// Width the help text is wrapped to.
 const WIDTH: usize = 88;
 
-/// `readygate 0.1.0`.
+/// `readygate 0.2.0`.
 pub fn version() -> String {
     format!("readygate {}\n", env!("CARGO_PKG_VERSION"))
 }

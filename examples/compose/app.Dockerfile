@@ -1,7 +1,7 @@
 # The demo application's image, shaped like yours: readygate copied from its image and put in
 # front of the command as the ENTRYPOINT prefix. FROM scratch, so demo-app is a static binary
 # built beforehand: musl-gcc -static -Os -o demo-app demo-app.c
-ARG READYGATE_IMAGE=localhost/readygate:0.1.0
+ARG READYGATE_IMAGE=readygate:0.2.0
 FROM ${READYGATE_IMAGE} AS readygate
 
 FROM scratch

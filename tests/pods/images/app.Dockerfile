@@ -1,6 +1,6 @@
 # The test application image for tests/pods/run.sh: busybox, redis-cli with its libraries and
 # /app/server, plus readygate taken from the shipped image exactly as the README tells users to.
-ARG READYGATE_IMAGE=localhost/readygate:0.1.0
+ARG READYGATE_IMAGE=localhost/readygate:0.2.0
 FROM ${READYGATE_IMAGE} AS readygate
 
 FROM scratch

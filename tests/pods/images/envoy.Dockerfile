@@ -2,7 +2,7 @@
 # libraries ldd lists, and the real-Envoy suite's Istio-like bootstrap (15000 admin, 15001
 # outbound capture, 15020 readiness and quit), running as uid 1337 like Istio's sidecar. Like
 # examples/docker/Dockerfile.envoy-sidecar it also holds readygate, for poststart.yaml's hook.
-ARG READYGATE_IMAGE=localhost/readygate:0.1.0
+ARG READYGATE_IMAGE=localhost/readygate:0.2.0
 FROM ${READYGATE_IMAGE} AS readygate
 
 FROM scratch
