@@ -40,5 +40,13 @@ mock_pid=$!
 status=0
 "$gate" --shutdown -- sh -c 'echo "job: done"; exit 3' || status=$?
 echo "readygate exited $status (the job's own status)"
+# Bounded: if the quit did not reach it, the mock would serve for ever.
+for _ in $(seq 50); do kill -0 "$mock_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$mock_pid" 2>/dev/null; then
+    echo "the mock sidecar is still running 5 s after the job: the quit did not reach it" >&2
+    kill "$mock_pid"
+    wait "$mock_pid" 2>/dev/null || true
+    exit 1
+fi
 wait "$mock_pid" && echo "the mock sidecar exited after the quit call, so the Job's pod can complete"
 mock_pid=""

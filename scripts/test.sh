@@ -3,8 +3,9 @@
 # then runs formatting, lints, the unit and integration tests (readygate and the mock sidecar),
 # the static builds, the images with their SBOMs, the scratch-root check, the packaging checks,
 # the crate as published, the real-Envoy end-to-end suite, the pods, the compose example, the
-# fuzz smoke and the benchmark smoke. `.ci/run` runs exactly this. Every stage runs even if an earlier one failed, so one run
-# shows every problem; the exit code is non-zero if any stage failed.
+# README's first command from a fresh clone, the dependency licence check, the fuzz smoke and the
+# benchmark smoke. `.ci/run` runs exactly this. Every stage runs even if an earlier one failed, so
+# one run shows every problem; the exit code is non-zero if any stage failed.
 #
 #   READYGATE_TOOLS   where virtualenvs and tools go (default ~/.cache/readygate-tools)
 #   READYGATE_STAGES  space-separated subset of stages to run (default: all)

@@ -1,7 +1,9 @@
 //! readygate: wait until the service-mesh sidecar is ready, then exec the application.
 //!
 //! The library holds every piece; `main.rs` wires them together. It is a library so that fuzz
-//! targets and tests can reach the parsers.
+//! targets and tests can reach the parsers. **It is not an API**: the published crate is for
+//! `cargo install`, and any module may change in any release, including a patch release; depend
+//! on the command line, which semantic versioning covers.
 //!
 //! Module map:
 //! - `cli`: the command line: flags, READYGATE_* variables, the mode
