@@ -4,8 +4,8 @@
 # LICENSE, CHANGELOG, the captured tables and replies the unit tests read: never pod images,
 # fuzz corpora, benchmarks, examples or build output), the unpacked crate installs with
 # `cargo install --locked --path` and the installed binary runs, its unit tests pass from the
-# package alone, and no crate in readygate's
-# dependency tree declares a rust-version newer than readygate's own.
+# package alone, no crate in readygate's dependency tree declares a rust-version newer than
+# readygate's own, and the package builds with that Rust version itself.
 #
 # Usage: scripts/check-crate.sh   (crates from the registry or, after `cargo fetch`, its cache)
 set -uo pipefail
@@ -108,6 +108,15 @@ print(len(seen), "; ".join(sorted(too_new)))
     fi
 else
     fail "cargo metadata of the unpacked crate" "$(tail -n 3 "$work/meta.err")"
+fi
+
+echo "== the unpacked crate built with Rust $msrv itself" >&2
+# Declared versions say nothing of readygate's own code: a newer language or Cargo feature is
+# caught only by that toolchain (scripts/install-hardening.sh installs it).
+if cargo "+$msrv" check --locked --manifest-path "$unpacked/Cargo.toml" >"$work/msrv.log" 2>&1; then
+    pass "rust-version $msrv: the packaged crate builds with Rust $msrv"
+else
+    fail "the packaged crate with Rust $msrv" "$(grep -E '^error' "$work/msrv.log" | head -n 3)"
 fi
 
 summary

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the hardening checks need, idempotently: cargo-fuzz (fuzz smoke), cargo-deny
-# (supply chain), cargo-auditable (the shipped binaries embed their dependency list: see
-# scripts/build-static.sh), rust-audit-info (reads that list back out: scripts/sbom.py) and
-# libfaketime (tests/fault_clock_jump.rs). Skips whatever is already there.
+# (supply chain), the rust-version toolchain (scripts/check-crate.sh), cargo-auditable (the
+# shipped binaries embed their dependency list: see scripts/build-static.sh), rust-audit-info
+# (reads that list back out: scripts/sbom.py) and libfaketime (tests/fault_clock_jump.rs). Skips
+# whatever is already there.
 set -euo pipefail
 
 # Versions verified with the stable toolchain used here (Rust 1.95); newer ones are accepted if
@@ -15,6 +16,17 @@ RUST_AUDIT_INFO_VERSION="0.5.4"
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# The toolchain of readygate's rust-version, so scripts/check-crate.sh can build the packaged crate
+# with it (a minimal profile: rustc, cargo and std only).
+msrv=$(sed -n 's/^rust-version = "\(.*\)"$/\1/p' "$(dirname "${BASH_SOURCE[0]}")/../Cargo.toml" | head -n 1)
+if rustup run "$msrv" rustc --version >/dev/null 2>&1; then
+    pass "Rust $msrv present (the rust-version)"
+elif rustup toolchain install "$msrv" --profile minimal >/dev/null; then
+    pass "Rust $msrv installed (the rust-version)"
+else
+    fail "rustup toolchain install $msrv"
+fi
 
 if cargo fuzz --version >/dev/null 2>&1; then
     pass "cargo-fuzz present ($(cargo fuzz --version))"
