@@ -210,8 +210,9 @@ impl Decision {
 /// What the annotations name.
 enum Named {
     Istio(Result<Placement, istio_status::Malformed>),
-    /// Linkerd, with its native-sidecar annotation if one was set and parsed.
-    Linkerd(Option<bool>),
+    /// Linkerd, with its native-sidecar annotation (the key that decided, and its value) if
+    /// one was set and parsed.
+    Linkerd(Option<(&'static str, bool)>),
     /// A mesh readygate has no preset for, and the annotation that shows it.
     Other(&'static str, &'static str),
     Ambient,
@@ -225,8 +226,11 @@ fn named(a: &Annotations) -> Named {
     }
     if a.get(LINKERD_PROXY_VERSION).is_some() {
         // As Linkerd's injector: the first of the keys present decides, even if unparseable.
-        let native = LINKERD_NATIVE.iter().find_map(|k| a.get(k)).map(parse_bool);
-        return Named::Linkerd(native.flatten());
+        let native = LINKERD_NATIVE
+            .iter()
+            .find_map(|&key| a.get(key).map(|value| (key, value)))
+            .and_then(|(key, value)| parse_bool(value).map(|native| (key, native)));
+        return Named::Linkerd(native);
     }
     if a.get(KUMA_INJECTED).is_some() {
         return Named::Other("kuma", KUMA_INJECTED);
@@ -329,16 +333,16 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
                 format!("{ISTIO_STATUS} is not the JSON istio writes ({e})"),
             )
         }
-        Some(Named::Linkerd(Some(true))) => {
+        Some(Named::Linkerd(Some((key, true)))) => {
             return info(
                 PodMode::Native(Mesh::Linkerd),
-                format!("linkerd native sidecar ({} is true)", LINKERD_NATIVE[0]),
+                format!("linkerd native sidecar ({key} is true)"),
             )
         }
-        Some(Named::Linkerd(Some(false))) => {
+        Some(Named::Linkerd(Some((key, false)))) => {
             return info(
                 PodMode::Classic(Mesh::Linkerd),
-                format!("linkerd classic sidecar ({} is false)", LINKERD_NATIVE[0]),
+                format!("linkerd classic sidecar ({key} is false)"),
             )
         }
         Some(Named::Linkerd(None)) => {
@@ -371,13 +375,19 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
         (_, Some(Heard::Ztunnel)) => {
             info(PodMode::Ambient, format!("istio ambient ({ZTUNNEL_SEEN})"))
         }
-        (Some(Named::AmbientNotEnabled), _) => info(
-            PodMode::Unknown,
-            format!(
-                "istio ambient, but {AMBIENT_REDIRECTION} is not enabled yet and ztunnel does \
-                 not listen here (mesh mode unknown)"
-            ),
-        ),
+        (Some(Named::AmbientNotEnabled), _) => {
+            let ztunnel = match facts.listeners {
+                Ok(_) => "ztunnel does not listen here".to_owned(),
+                Err(e) => format!("its listening sockets are unknown ({e})"),
+            };
+            info(
+                PodMode::Unknown,
+                format!(
+                    "istio ambient, but {AMBIENT_REDIRECTION} is not enabled yet and {ztunnel} \
+                     (mesh mode unknown)"
+                ),
+            )
+        }
         (Some(_), Some(Heard::Partial(ports))) => info(
             PodMode::Unknown,
             format!(
@@ -391,15 +401,26 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
                 Some(a) if a.is_empty() => "it has no annotations",
                 _ => "its annotations name no mesh",
             };
+            // The annotations decide alone here; a failed look is said, not hidden.
+            let unlooked = match facts.listeners {
+                Ok(_) => String::new(),
+                Err(e) => format!("; its listening sockets unknown ({e})"),
+            };
             info(
                 PodMode::NoSidecar,
-                format!("no sidecar in this pod ({why})"),
+                format!("no sidecar in this pod ({why}{unlooked})"),
             )
         }
         (None, _) => {
-            let listeners = match facts.listeners {
-                Ok(_) => "no ztunnel listening here".to_owned(),
-                Err(e) => format!("its listening sockets unknown ({e})"),
+            let listeners = match (&listened, facts.listeners) {
+                (Some(Heard::Partial(ports)), _) => {
+                    format!(
+                        "a proxy listens on {} here, but not ztunnel",
+                        ports_text(ports)
+                    )
+                }
+                (_, Ok(_)) => "no ztunnel listening here".to_owned(),
+                (_, Err(e)) => format!("its listening sockets unknown ({e})"),
             };
             info(
                 PodMode::Unknown,
@@ -580,7 +601,14 @@ mod tests {
                 A::Pairs(&[(LINKERD_PROXY_VERSION, "v"), (LINKERD_NATIVE[1], "1")]),
                 L::Quiet,
                 Native(Mesh::Linkerd),
-                "native",
+                "(config.beta.linkerd.io/proxy-enable-native-sidecar is true)",
+            ),
+            (
+                "linkerd classic alpha",
+                A::Pairs(&[(LINKERD_PROXY_VERSION, "v"), (LINKERD_NATIVE[2], "false")]),
+                L::Quiet,
+                Classic(Mesh::Linkerd),
+                "(config.alpha.linkerd.io/proxy-enable-native-sidecar is false)",
             ),
             (
                 "linkerd stable wins",
@@ -591,7 +619,7 @@ mod tests {
                 ]),
                 L::Quiet,
                 Classic(Mesh::Linkerd),
-                "linkerd classic sidecar",
+                "linkerd classic sidecar (config.linkerd.io/proxy-enable-native-sidecar is false)",
             ),
             (
                 "linkerd unsaid",
@@ -685,7 +713,14 @@ mod tests {
                 A::Pairs(&[(AMBIENT_REDIRECTION, "pending")]),
                 L::Quiet,
                 Unknown,
-                "not enabled yet",
+                "not enabled yet and ztunnel does not listen here",
+            ),
+            (
+                "pending, look failed",
+                A::Pairs(&[(AMBIENT_REDIRECTION, "pending")]),
+                L::Failed,
+                Unknown,
+                "not enabled yet and its listening sockets are unknown (netlink sock_diag",
             ),
             // Annotations that name no mesh.
             (
@@ -707,7 +742,8 @@ mod tests {
                 A::Pairs(NONE),
                 L::Failed,
                 NoSidecar,
-                "running the command now",
+                "no mesh; its listening sockets unknown (netlink sock_diag: the reply was cut \
+                 short)): running the command now",
             ),
             (
                 "empty",
@@ -729,7 +765,8 @@ mod tests {
                 A::Missing,
                 L::Partial,
                 Unknown,
-                "as before",
+                "a proxy listens on 15001, 15006 here, but not ztunnel): waiting for istio's \
+                 sidecar as before",
             ),
             (
                 "missing, look failed",
