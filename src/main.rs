@@ -35,8 +35,11 @@ use readygate::{exec, install, log, quit, signals, sys, termination};
 static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 
 /// Descriptors readygate opens before its first probe (the runtime's two epoll instances and its
-/// waker, the signalfd) plus one probe socket. Checking first turns a `ulimit -n` too low into a
-/// clear error and exit 71 rather than a failure deep inside the runtime.
+/// waker, the signalfd) plus one more: the probe socket, or, when `--mesh auto` gathers the
+/// pod's facts, the annotations file and then the netlink socket, one at a time, once the first
+/// attempt's connection is closed (`wait/sidecar.rs`). So 4 + 1 above stdin, stdout and stderr:
+/// `ulimit -n 8`. Checking first turns a `ulimit -n` too low into a clear error and exit 71
+/// rather than a failure deep inside the runtime.
 const RUNTIME_DESCRIPTORS: usize = 5;
 
 fn main() -> ExitCode {
@@ -187,11 +190,7 @@ fn quit_sidecar(cli: &Cli, runtime: &Runtime, decided: Option<Decision>, ran: bo
         }
         None if ran => {
             let decision = gather::gather(&cli.pod_annotations());
-            if decision.warn {
-                warn!("{}", decision.quit_line());
-            } else {
-                info!("{}", decision.quit_line());
-            }
+            decision.log(&decision.quit_line(), None);
             decision
         }
         None => {

@@ -41,6 +41,8 @@
 
 use std::path::Path;
 
+use tracing::{info, warn};
+
 use crate::log;
 use crate::pod::annotations::{Annotations, ReadError};
 use crate::pod::istio_status::{self, Placement};
@@ -184,6 +186,16 @@ impl Decision {
             }
         };
         format!("{}: {action}", self.found)
+    }
+
+    /// Logs `line`, one of this decision's, at its level: a warning when a fact could not be
+    /// used, else info. `url`: the endpoint the wait switches to, if it does.
+    pub fn log(&self, line: &str, url: Option<&str>) {
+        if self.warn {
+            warn!(url, "{line}");
+        } else {
+            info!(url, "{line}");
+        }
     }
 
     /// The line Job mode logs once the command has ended: what was found, then whether and
