@@ -16,7 +16,7 @@ use readygate::backoff::Backoff;
 use readygate::cli::{self, Cli, Mode, Parsed};
 use readygate::exit::{self, Failure};
 use readygate::pod::gather;
-use readygate::pod::mode::{Decision, Mesh as PodMesh, PodMode};
+use readygate::pod::mode::{Decision, JobQuit, Mesh as PodMesh, PodMode};
 use readygate::preset::Mesh;
 use readygate::probe::Settle;
 use readygate::quit::Refusal;
@@ -284,8 +284,7 @@ fn plan(cli: &Cli) -> Plan {
         sidecar: stages.sidecar,
         auto: stages.auto.then(|| Auto {
             annotations: cli.pod_annotations(),
-            // A --quit-url is quit as given whatever the pod: the line promises nothing of it.
-            job: cli.mode == Mode::Job && cli.options.quit_urls.is_empty(),
+            quit: job_quit(cli),
         }),
         dependencies: stages.dependencies,
         expect: options.expect_status.clone(),
@@ -296,6 +295,18 @@ fn plan(cli: &Cli) -> Plan {
             file: options.file_settle,
             tcp: options.tcp_settle,
         },
+    }
+}
+
+/// What the decision's line may promise of Job mode's quit. A --quit-url is quit as given
+/// whatever the pod: the line promises nothing of it.
+fn job_quit(cli: &Cli) -> JobQuit {
+    if cli.mode != Mode::Job || !cli.options.quit_urls.is_empty() {
+        JobQuit::Unsaid
+    } else if cli.options.shutdown_on_failure {
+        JobQuit::Always
+    } else {
+        JobQuit::OnSuccess
     }
 }
 

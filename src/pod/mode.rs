@@ -125,6 +125,18 @@ impl PodMode {
     }
 }
 
+/// What Job mode does about the quit, as far as the decision's line tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobQuit {
+    /// Not Job mode, or not the decision's to make (a --quit-url is quit as given): the line
+    /// says nothing of a quit.
+    Unsaid,
+    /// The sidecar is quit however the command ends (`--shutdown-on-failure`, the default).
+    Always,
+    /// Only a command that succeeded is followed by a quit (`--shutdown-on-failure=false`).
+    OnSuccess,
+}
+
 /// What was gathered about the pod, each fact or why it is missing.
 #[derive(Clone, Copy, Debug)]
 pub struct Facts<'a> {
@@ -148,27 +160,32 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// The one line the wait logs: what was found, then what readygate does about it. `job`:
-    /// the command runs as a child and the sidecar is quit after it; `dependencies`: a
-    /// dependency stage follows the sidecar's.
-    pub fn line(&self, job: bool, dependencies: bool) -> String {
+    /// The one line the wait logs: what was found, then what readygate does about it. `quit`:
+    /// in Job mode, when the sidecar is quit after the command; `dependencies`: a dependency
+    /// stage follows the sidecar's.
+    pub fn line(&self, quit: JobQuit, dependencies: bool) -> String {
+        let job = quit != JobQuit::Unsaid;
+        let when = match quit {
+            JobQuit::OnSuccess => "if the command succeeds",
+            JobQuit::Always | JobQuit::Unsaid => "when the command ends",
+        };
         let action = match self.mode {
-            PodMode::Classic(_) if job => "waiting for it, then quitting it when the command ends",
-            PodMode::Native(_) if job => {
-                "waiting for it, and no quit in Job mode (the kubelet stops a native sidecar itself)"
-            }
-            PodMode::Sidecar(Mesh::Linkerd) if job => {
-                "waiting for it, then asking it to shut down (a 404 is expected if it is a \
-                 native sidecar or its shutdown endpoint is off)"
-            }
+            PodMode::Classic(_) if job => format!("waiting for it, then quitting it {when}"),
+            PodMode::Native(_) if job => "waiting for it, and no quit in Job mode (the kubelet \
+                                          stops a native sidecar itself)"
+                .to_owned(),
+            PodMode::Sidecar(Mesh::Linkerd) if job => format!(
+                "waiting for it, then asking it to shut down {when} (a 404 is expected if it is \
+                 a native sidecar or its shutdown endpoint is off)"
+            ),
             PodMode::Classic(_) | PodMode::Native(_) | PodMode::Sidecar(Mesh::Linkerd) => {
-                "waiting for it"
+                "waiting for it".to_owned()
             }
             PodMode::Sidecar(Mesh::Istio) | PodMode::Unknown if job => {
-                "waiting for istio's sidecar as before, and quitting it when the command ends"
+                format!("waiting for istio's sidecar as before, and quitting it {when}")
             }
             PodMode::Sidecar(Mesh::Istio) | PodMode::Unknown => {
-                "waiting for istio's sidecar as before"
+                "waiting for istio's sidecar as before".to_owned()
             }
             PodMode::Ambient | PodMode::NoSidecar => {
                 let next = if dependencies {
@@ -176,7 +193,11 @@ impl Decision {
                 } else {
                     "running the command now"
                 };
-                let quit = if job { ", and no quit when it ends" } else { "" };
+                let quit = if job {
+                    ", and no quit when it ends"
+                } else {
+                    ""
+                };
                 let skip = if self.mode == PodMode::Ambient {
                     "not waiting for a sidecar, "
                 } else {
@@ -790,7 +811,7 @@ mod tests {
         ];
         for (name, a, l, mode, words) in rows {
             let d = decide_row(&a, l);
-            let line = d.line(false, false);
+            let line = d.line(JobQuit::Unsaid, false);
             assert_eq!(d.mode, mode, "{name}: {line}");
             assert!(line.contains(words), "{name}: {line:?} lacks {words:?}");
             let unusable = matches!(a, A::Malformed) || name == "status not json";
@@ -820,7 +841,7 @@ mod tests {
     fn job_mode_lines_say_what_happens_to_the_quit() {
         let native = decide_row(&A::Pairs(&[(ISTIO_STATUS, NATIVE)]), L::Quiet);
         assert_eq!(
-            native.line(true, false),
+            native.line(JobQuit::Always, false),
             "istio native sidecar (sidecar.istio.io/status lists istio-proxy under \
              initContainers): waiting for it, and no quit in Job mode (the kubelet stops a \
              native sidecar itself)"
@@ -833,23 +854,26 @@ mod tests {
         );
         let classic = decide_row(&A::Pairs(&[(ISTIO_STATUS, CLASSIC)]), L::Quiet);
         assert!(classic
-            .line(true, false)
+            .line(JobQuit::Always, false)
             .ends_with("then quitting it when the command ends"));
+        assert!(classic
+            .line(JobQuit::OnSuccess, false)
+            .ends_with("then quitting it if the command succeeds"));
         assert!(classic
             .quit_line()
             .ends_with("containers only): quitting it"));
         let linkerd = decide_row(&A::Pairs(&[(LINKERD_PROXY_VERSION, "v")]), L::Quiet);
-        for line in [linkerd.line(true, false), linkerd.quit_line()] {
+        for line in [linkerd.line(JobQuit::Always, false), linkerd.quit_line()] {
             assert!(line.contains("a 404 is expected"), "{line}");
         }
         let none = decide_row(&A::Pairs(NONE), L::Quiet);
         assert_eq!(
-            none.line(true, false),
+            none.line(JobQuit::Always, false),
             "no sidecar in this pod (its annotations name no mesh): running the command now, \
              and no quit when it ends"
         );
         assert_eq!(
-            none.line(false, false),
+            none.line(JobQuit::Unsaid, false),
             "no sidecar in this pod (its annotations name no mesh): running the command now"
         );
         assert_eq!(
@@ -858,7 +882,7 @@ mod tests {
         );
         let ambient = decide_row(&A::Missing, L::Ztunnel);
         assert_eq!(
-            ambient.line(false, false),
+            ambient.line(JobQuit::Unsaid, false),
             "istio ambient (ztunnel listens on 15001, 15006 and 15008, nothing on 15020 or \
              15021): not waiting for a sidecar, running the command now"
         );
@@ -871,16 +895,48 @@ mod tests {
     }
 
     #[test]
+    fn with_shutdown_on_failure_false_the_line_promises_a_quit_only_if_the_command_succeeds() {
+        let rows: [(A, &str); 3] = [
+            (
+                A::Pairs(&[(ISTIO_STATUS, CLASSIC)]),
+                "containers only): waiting for it, then quitting it if the command succeeds",
+            ),
+            (
+                A::Pairs(&[(LINKERD_PROXY_VERSION, "v")]),
+                "not said): waiting for it, then asking it to shut down if the command succeeds \
+                 (a 404 is expected",
+            ),
+            (
+                A::Missing,
+                "waiting for istio's sidecar as before, and quitting it if the command succeeds",
+            ),
+        ];
+        for (a, words) in rows {
+            let line = decide_row(&a, L::Quiet).line(JobQuit::OnSuccess, false);
+            assert!(line.contains(words), "{line:?} lacks {words:?}");
+            assert!(!line.contains("when the command ends"), "{line}");
+        }
+        // No quit either way: the same line as with the default.
+        for a in [A::Pairs(&[(ISTIO_STATUS, NATIVE)]), A::Pairs(NONE)] {
+            let d = decide_row(&a, L::Quiet);
+            assert_eq!(
+                d.line(JobQuit::OnSuccess, false),
+                d.line(JobQuit::Always, false)
+            );
+        }
+    }
+
+    #[test]
     fn with_dependencies_a_pod_without_a_sidecar_checks_them_before_the_command() {
         let none = decide_row(&A::Pairs(NONE), L::Quiet);
         assert_eq!(
-            none.line(false, true),
+            none.line(JobQuit::Unsaid, true),
             "no sidecar in this pod (its annotations name no mesh): checking the dependencies, \
              then running the command"
         );
         let ambient = decide_row(&A::Pairs(&[(AMBIENT_REDIRECTION, "enabled")]), L::Quiet);
         assert_eq!(
-            ambient.line(true, true),
+            ambient.line(JobQuit::Always, true),
             "istio ambient (ambient.istio.io/redirection: enabled): not waiting for a sidecar, \
              checking the dependencies, then running the command, and no quit when it ends"
         );
@@ -894,7 +950,7 @@ mod tests {
             annotations: Err(&missing),
             listeners: Ok(MeshPorts::default()),
         });
-        let line = d.line(false, false);
+        let line = d.line(JobQuit::Unsaid, false);
         assert!(!line.chars().any(char::is_control), "{line:?}");
         assert!(line.contains("/x\\n\\u{1b}[2Jy"), "{line}");
     }
@@ -925,7 +981,11 @@ mod tests {
                 listeners: Ok(MeshPorts::default()),
             };
             let d = decide(&facts);
-            for line in [d.line(true, true), d.line(false, false), d.quit_line()] {
+            for line in [
+                d.line(JobQuit::Always, true),
+                d.line(JobQuit::Unsaid, false),
+                d.quit_line(),
+            ] {
                 assert!(!line.contains(secret), "{text}: {line}");
             }
         }

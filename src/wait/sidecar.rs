@@ -84,7 +84,7 @@ pub(super) async fn run(
     stage.close_connections();
     let decision = gather::gather(&auto.annotations);
     let course = course(decision.mode, &plan.sidecar);
-    let line = decision.line(auto.job, staged);
+    let line = decision.line(auto.quit, staged);
     let url = match &course {
         Course::Switch(targets) => Some(urls(targets)),
         Course::Stay | Course::Skip => None,
