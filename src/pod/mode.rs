@@ -8,23 +8,23 @@
 //! uncertain is [`PodMode::Unknown`], which is readygate's behaviour before mesh modes existed
 //! (wait for Istio's sidecar, quit it in Job mode). Rules, first match wins:
 //!
-//! | annotations                                        | listeners              | mode |
-//! |----------------------------------------------------|------------------------|------|
-//! | unreadable, malformed, too large                   | any                    | Unknown (warning) |
-//! | `sidecar.istio.io/status`: istio-proxy in `initContainers` | any            | Native(Istio) |
-//! | `sidecar.istio.io/status`: istio-proxy in `containers` only | any           | Classic(Istio) |
-//! | `sidecar.istio.io/status` naming no istio-proxy, or not JSON | any          | Unknown |
-//! | `linkerd.io/proxy-version`, native annotation true  | any                    | Native(Linkerd) |
-//! | `linkerd.io/proxy-version`, native annotation false | any                    | Classic(Linkerd) |
-//! | `linkerd.io/proxy-version`, native not said         | any                    | Sidecar(Linkerd) |
+//! | annotations                                        | listeners           | mode |
+//! |----------------------------------------------------|---------------------|------|
+//! | unreadable, malformed, too large                   | any                 | Unknown (warning) |
+//! | `sidecar.istio.io/status`: istio-proxy in `initContainers` | any         | Native(Istio) |
+//! | `sidecar.istio.io/status`: istio-proxy in `containers` only | any        | Classic(Istio) |
+//! | `sidecar.istio.io/status` naming no istio-proxy, or not JSON | any       | Unknown |
+//! | `linkerd.io/proxy-version`, native annotation true | any                 | Native(Linkerd) |
+//! | `linkerd.io/proxy-version`, native annotation false | any                | Classic(Linkerd) |
+//! | `linkerd.io/proxy-version`, native not said        | any                 | Sidecar(Linkerd) |
 //! | `kuma.io/sidecar-injected`, `consul.hashicorp.com/connect-inject-status` | any | Unknown |
-//! | any, or no file                                    | 15020 or 15021         | Sidecar(Istio) |
-//! | `ambient.istio.io/redirection: enabled`            | other                  | Ambient |
-//! | any other, or no file                              | 15001+15006+15008      | Ambient |
-//! | `ambient.istio.io/redirection` not `enabled` (pending) | other              | Unknown |
-//! | present, naming none of these                      | some of 15001/6/8      | Unknown |
-//! | present, naming none of these                      | none, or unreadable    | NoSidecar |
-//! | no file                                            | none, or unreadable    | Unknown |
+//! | any, or no file                                    | 15020 or 15021      | Sidecar(Istio) |
+//! | `ambient.istio.io/redirection: enabled`            | other               | Ambient |
+//! | any other, or no file                              | 15001+15006+15008   | Ambient |
+//! | `ambient.istio.io/redirection` not `enabled` (pending) | other           | Unknown |
+//! | present, naming none of these                      | some of 15001/6/8   | Unknown |
+//! | present, naming none of these                      | none, or unreadable | NoSidecar |
+//! | no file                                            | none, or unreadable | Unknown |
 //!
 //! Sources: Istio's status JSON and ztunnel ports (see `istio_status` and `listeners`); the
 //! ambient annotation's values in istio/istio `pkg/config/constants/constants.go`

@@ -247,8 +247,8 @@ mod tests {
         assert_eq!(
             waited.timeout_summary().as_deref(),
             Some(
-                "not ready after 3s (9 attempts): http://localhost:15020/healthz/ready (503 \"x\"); \
-                 tcp://localhost:15001 (nothing listening on localhost:15001 yet)"
+                "not ready after 3s (9 attempts): http://localhost:15020/healthz/ready \
+                 (503 \"x\"); tcp://localhost:15001 (nothing listening on localhost:15001 yet)"
             )
         );
     }

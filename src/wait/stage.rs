@@ -228,7 +228,12 @@ fn record(
 ) {
     match outcome {
         Outcome::Ready => {
-            debug!(url = %endpoint.prober.target(), attempt, elapsed_ms = millis(elapsed), "endpoint ready");
+            debug!(
+                url = %endpoint.prober.target(),
+                attempt,
+                elapsed_ms = millis(elapsed),
+                "endpoint ready"
+            );
             endpoint.ready = true;
         }
         Outcome::NotReady(reason) => {
