@@ -113,7 +113,8 @@ impl Cli {
         }
     }
 
-    /// Every endpoint to wait for, the sidecar's first.
+    /// Every endpoint to wait for, the sidecar's first. The wait reads [`Cli::stages`]; this
+    /// flat list is for the unit tests and the `cli_parse` fuzz target.
     pub fn targets(&self) -> Vec<Target> {
         let Stages {
             mut sidecar,

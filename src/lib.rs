@@ -22,7 +22,8 @@
 //! - `procnet`: the kernel's TCP socket tables (/proc/net/tcp, tcp6), parsed (pure)
 //! - `appexit`: `--wait-app-exit`, the preStop wait until the application's sockets are gone
 //! - `pod`: the pod's mesh mode (classic, native, ambient, none) from its annotations and
-//!   listeners, gathered once for `--mesh auto` after a first probe that failed
+//!   listeners, gathered once for `--mesh auto` after a first probe that failed (or, in Job
+//!   mode, after the command, for the quit)
 //! - `signals`: the signal policy: what readygate does with each signal, sent or raised, and why
 //! - `signalfd`: the one listener: blocks the phase's signals and reads them with their sender
 //! - `exec`: replace readygate with the command

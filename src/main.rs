@@ -16,7 +16,7 @@ use readygate::backoff::Backoff;
 use readygate::cli::{self, Cli, Mode, Parsed};
 use readygate::exit::{self, Failure};
 use readygate::pod::gather;
-use readygate::pod::mode::{Decision, Mesh as PodMesh, PodMode};
+use readygate::pod::mode::{Decision, JobQuit, Mesh as PodMesh, PodMode};
 use readygate::preset::Mesh;
 use readygate::probe::Settle;
 use readygate::quit::Refusal;
@@ -35,8 +35,11 @@ use readygate::{exec, install, log, quit, signals, sys, termination};
 static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 
 /// Descriptors readygate opens before its first probe (the runtime's two epoll instances and its
-/// waker, the signalfd) plus one probe socket. Checking first turns a `ulimit -n` too low into a
-/// clear error and exit 71 rather than a failure deep inside the runtime.
+/// waker, the signalfd) plus one more: the probe socket, or, when `--mesh auto` gathers the
+/// pod's facts, the annotations file and then the netlink socket, one at a time, once the first
+/// attempt's connection is closed (`wait/sidecar.rs`). So 4 + 1 above stdin, stdout and stderr:
+/// `ulimit -n 8`. Checking first turns a `ulimit -n` too low into a clear error and exit 71
+/// rather than a failure deep inside the runtime.
 const RUNTIME_DESCRIPTORS: usize = 5;
 
 fn main() -> ExitCode {
@@ -187,11 +190,7 @@ fn quit_sidecar(cli: &Cli, runtime: &Runtime, decided: Option<Decision>, ran: bo
         }
         None if ran => {
             let decision = gather::gather(&cli.pod_annotations());
-            if decision.warn {
-                warn!("{}", decision.quit_line());
-            } else {
-                info!("{}", decision.quit_line());
-            }
+            decision.log(&decision.quit_line(), None);
             decision
         }
         None => {
@@ -285,8 +284,7 @@ fn plan(cli: &Cli) -> Plan {
         sidecar: stages.sidecar,
         auto: stages.auto.then(|| Auto {
             annotations: cli.pod_annotations(),
-            // A --quit-url is quit as given whatever the pod: the line promises nothing of it.
-            job: cli.mode == Mode::Job && cli.options.quit_urls.is_empty(),
+            quit: job_quit(cli),
         }),
         dependencies: stages.dependencies,
         expect: options.expect_status.clone(),
@@ -297,6 +295,18 @@ fn plan(cli: &Cli) -> Plan {
             file: options.file_settle,
             tcp: options.tcp_settle,
         },
+    }
+}
+
+/// What the decision's line may promise of Job mode's quit. A --quit-url is quit as given
+/// whatever the pod: the line promises nothing of it.
+fn job_quit(cli: &Cli) -> JobQuit {
+    if cli.mode != Mode::Job || !cli.options.quit_urls.is_empty() {
+        JobQuit::Unsaid
+    } else if cli.options.shutdown_on_failure {
+        JobQuit::Always
+    } else {
+        JobQuit::OnSuccess
     }
 }
 

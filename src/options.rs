@@ -267,9 +267,10 @@ pub const SPECS: &[Spec] = &[
         takes: Takes::Value("PATH"),
         default: Default::Derived("/etc/podinfo/annotations, if it exists"),
         help: "With --mesh auto: the pod's annotations, as a Downward API volume writes them \
-               (fieldRef metadata.annotations). Read once, only if the sidecar is not ready at \
-               the first probe; a file that is missing (when given), malformed or too large is \
-               one warning and the istio behaviour.",
+               (fieldRef metadata.annotations). Read at most once: if the sidecar is not ready at \
+               the first probe, or else, in Job mode, once the command has exited (to decide \
+               the quit); a file that is missing (when given), malformed or too large is one \
+               warning and the istio behaviour.",
         read_by: Modes::WAITS,
         set: |o, v| put(&mut o.pod_annotations, path(v).map(Some)),
     },

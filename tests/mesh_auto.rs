@@ -346,11 +346,23 @@ fn a_linkerd_sidecar_of_unsaid_kind_is_quit_and_its_404_is_no_warning() {
 }
 
 /// Runs a command that prints `ran` with `args`, where nothing listens on any sidecar port;
-/// asserts it ran after the one failed probe of the sidecar (and one of each dependency).
+/// asserts it ran after the one failed probe of the sidecar, and that the wait's last line says
+/// there was nothing to wait for, not that something became ready.
 fn runs_at_once(args: &[String]) -> Run {
-    runs_at_once_after(args, 1)
+    let result = runs_at_once_after(args, 1);
+    result.assert_stderr_has(
+        "INFO readygate: nothing to wait for: the pod needs no sidecar, and there are no dependencies \
+         elapsed_ms=",
+    );
+    assert!(
+        !result.stderr.contains("readygate: ready "),
+        "{}",
+        result.stderr
+    );
+    result
 }
 
+/// As [`runs_at_once`], with `attempts` in all: the sidecar's one, and each dependency stage's.
 fn runs_at_once_after(args: &[String], attempts: usize) -> Run {
     let result = run(readygate()
         .args(args)
@@ -358,7 +370,6 @@ fn runs_at_once_after(args: &[String], attempts: usize) -> Run {
         .args(sh("printf ran")));
     result.assert_code(0);
     assert_eq!(result.stdout, "ran", "{}", result.stderr);
-    result.assert_stderr_has("readygate: ready elapsed_ms=");
     assert!(
         result.stderr.contains(&format!("attempts={attempts}\n")),
         "{}",
@@ -475,6 +486,8 @@ fn a_pod_without_a_sidecar_still_checks_its_dependencies() {
     let mut args = annotations("none").to_vec();
     args.extend(["--url".to_string(), url.clone()]);
     let result = runs_at_once_after(&args, 2);
+    // The dependency did become ready.
+    result.assert_stderr_has("readygate: ready elapsed_ms=");
     assert!(line_with(&result, "no sidecar in this pod").ends_with(
         "no sidecar in this pod (its annotations name no mesh): checking the dependencies, then \
          running the command"

@@ -2,8 +2,10 @@
 //! the sidecar answers 200 at the first probe, nor with an explicit `--mesh` or a `--url` naming
 //! the sidecar's endpoint; a hostile annotations file (binary, 10 MiB, an unterminated quote, a
 //! repeated key) is one warning and the wait as before, never a skip and never its content in a
-//! log; a missing `--pod-annotations` file is a warning naming it; and a wait cut short by a
-//! signal quits as before if no facts were gathered yet, or as decided once they were.
+//! log; a missing `--pod-annotations` file is a warning naming it; a wait cut short by a
+//! signal quits as before if no facts were gathered yet, or as decided once they were; and in
+//! Job mode with the wait disabled (READYGATE_DISABLED), the facts are gathered once the
+//! command has exited, and decide the quit.
 //!
 //! Each test runs inside a private network namespace, where its stand-ins take the mesh's
 //! ports and nothing else on the machine can answer.
@@ -262,5 +264,78 @@ fn a_signal_before_the_facts_quits_as_before_and_after_them_as_decided() {
     assert!(sidecar.quits().is_empty(), "{}", result.stderr);
     result.assert_stderr_has(
         "the kubelet ends it after the application's containers; not quitting it",
+    );
+}
+
+/// Job mode with READYGATE_DISABLED and a stand-in sidecar on Istio's port that never answers
+/// ready (had readygate waited, it would have timed out): the command runs without a probe,
+/// and the pod's annotations, read once it has exited, decide the quit.
+fn disabled_job(fixture: &str, sidecar: &Proxy) -> (Run, usize) {
+    let mut watched = Watched::spawn(
+        readygate()
+            .args(annotations(fixture))
+            .args(["-t", "5s", "--shutdown", "--", "sh", "-c", "exit 3"])
+            .env("READYGATE_DISABLED", "true"),
+    );
+    let quit = fixture == "istio-classic";
+    if quit {
+        // The quit POST is answered; the sidecar then goes away, as a real one would.
+        watched.wait_for_line("the quit", RUN_DEADLINE, |l| l.contains("quit the sidecar"));
+    }
+    let result = watched.finish();
+    assert_eq!(sidecar.probes(), 0, "{fixture}: probed while disabled");
+    (result, sidecar.quits().len())
+}
+
+#[test]
+fn with_the_wait_disabled_an_istio_classic_pod_still_has_its_sidecar_quit() {
+    if !in_private_netns("with_the_wait_disabled_an_istio_classic_pod_still_has_its_sidecar_quit") {
+        return;
+    }
+    let sidecar = Proxy::at(ISTIO_AGENT, ISTIO, Readiness::NotReady, QuitReply::Ok, None);
+    let (result, quits) = disabled_job("istio-classic", &sidecar);
+    result.assert_code(3);
+    assert_eq!(quits, 1, "{}", result.stderr);
+    result.assert_stderr_has(
+        "istio classic sidecar (sidecar.istio.io/status lists istio-proxy under containers \
+         only): quitting it",
+    );
+}
+
+#[test]
+fn with_the_wait_disabled_an_istio_native_pod_gets_no_quit() {
+    if !in_private_netns("with_the_wait_disabled_an_istio_native_pod_gets_no_quit") {
+        return;
+    }
+    let sidecar = Proxy::at(ISTIO_AGENT, ISTIO, Readiness::NotReady, QuitReply::Ok, None);
+    let (result, quits) = disabled_job("istio-native", &sidecar);
+    result.assert_code(3);
+    assert_eq!(quits, 0, "{}", result.stderr);
+    result.assert_stderr_has(
+        "istio native sidecar (sidecar.istio.io/status lists istio-proxy under initContainers): \
+         the kubelet ends it after the application's containers; not quitting it",
+    );
+}
+
+#[test]
+fn with_the_wait_disabled_an_uninjected_pod_gets_no_quit_attempt() {
+    if !in_private_netns("with_the_wait_disabled_an_uninjected_pod_gets_no_quit_attempt") {
+        return;
+    }
+    // Nothing on any mesh port: an attempted quit would be refused and logged as a failure.
+    let result = run(readygate()
+        .args(annotations("none"))
+        .args(["-t", "5s", "--shutdown", "--", "sh", "-c", "exit 3"])
+        .env("READYGATE_DISABLED", "true"));
+    result.assert_code(3);
+    result.assert_stderr_has(
+        "INFO readygate: no sidecar in this pod (its annotations name no mesh): nothing to quit",
+    );
+    assert!(
+        !result.stderr.contains("quit the sidecar")
+            && !result.stderr.contains("could not quit")
+            && !result.stderr.contains(" WARN "),
+        "{}",
+        result.stderr
     );
 }

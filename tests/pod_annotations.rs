@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use readygate::pod::annotations::{self, Annotations, Problem, ReadError, MAX_FILE_BYTES};
 use readygate::pod::listeners::MeshPorts;
-use readygate::pod::mode::{decide, Decision, Facts, Mesh, PodMode};
+use readygate::pod::mode::{decide, Decision, Facts, JobQuit, Mesh, PodMode};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -98,7 +98,7 @@ fn assert_refused(read: &Result<Annotations, ReadError>, reason: &str) {
             annotations: read.as_ref(),
             listeners: Ok(listening),
         });
-        let line = d.line(false, false);
+        let line = d.line(JobQuit::Unsaid, false);
         assert_eq!(d.mode, PodMode::Unknown, "{line}");
         assert!(
             d.warn && line.starts_with("pod annotations file /etc/podinfo/annotations unusable"),

@@ -10,7 +10,7 @@ use std::fmt::Write;
 use libfuzzer_sys::fuzz_target;
 use readygate::pod::annotations::{parse, DEFAULT_PATH, MAX_FILE_BYTES};
 use readygate::pod::listeners::MeshPorts;
-use readygate::pod::mode::{decide, Facts};
+use readygate::pod::mode::{decide, Facts, JobQuit};
 
 /// `key="value"` lines as `FormatMap` writes them, quoting with the escapes Go's Quote uses:
 /// the named controls, `\xNN` for other controls, `\u`/`\U` for everything beyond ASCII.
@@ -71,9 +71,9 @@ fuzz_target!(|data: &[u8]| {
         annotations: Ok(&annotations),
         listeners: Ok(MeshPorts::default()),
     });
-    for job in [false, true] {
+    for quit in [JobQuit::Unsaid, JobQuit::Always, JobQuit::OnSuccess] {
         for dependencies in [false, true] {
-            let line = d.line(job, dependencies);
+            let line = d.line(quit, dependencies);
             assert!(!line.contains('\n'), "{line}");
         }
     }

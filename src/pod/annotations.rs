@@ -121,10 +121,15 @@ pub enum Problem {
     RepeatedKey,
 }
 
-impl Problem {
-    fn text(self) -> &'static str {
-        match self {
-            Problem::TooLarge => "larger than 512 KiB",
+/// The one text for a file over [`MAX_FILE_BYTES`], whether the parser or the read found it.
+fn too_large(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    write!(f, "larger than {} KiB", MAX_FILE_BYTES / 1024)
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Problem::TooLarge => return too_large(f),
             Problem::NotUtf8 => "bytes that are not UTF-8",
             Problem::NoEquals => "no '=' between a key and its value",
             Problem::BadKey => "a key that is not an annotation name",
@@ -134,15 +139,15 @@ impl Problem {
             Problem::AfterQuote => "text after a value's closing quote",
             Problem::ValueNotUtf8 => "a value that is not UTF-8 once unquoted",
             Problem::RepeatedKey => "a key repeated from an earlier line",
-        }
+        })
     }
 }
 
 impl fmt::Display for Malformed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
-            0 => f.write_str(self.problem.text()),
-            line => write!(f, "line {line}: {}", self.problem.text()),
+            0 => write!(f, "{}", self.problem),
+            line => write!(f, "line {line}: {}", self.problem),
         }
     }
 }
@@ -265,11 +270,9 @@ fn escape(bytes: &[u8], i: usize, out: &mut Vec<u8>) -> Result<usize, Problem> {
         b'u' | b'U' => {
             let n = if letter == b'u' { 4 } else { 8 };
             let v = digits(bytes, i + 1, n, 16)?;
-            if v > 0x10_FFFF {
-                return Err(Problem::BadEscape);
-            }
-            // Go accepts a surrogate here and encodes it as U+FFFD.
-            let c = char::from_u32(v).unwrap_or(char::REPLACEMENT_CHARACTER);
+            // Go's strconv.UnquoteChar refuses what is no Unicode scalar value (a surrogate,
+            // or above U+10FFFF: `!utf8.ValidRune(v)` is ErrSyntax), exactly as from_u32 does.
+            let c = char::from_u32(v).ok_or(Problem::BadEscape)?;
             out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
             Ok(i + 1 + n)
         }
@@ -314,9 +317,10 @@ impl fmt::Display for ReadError {
             ReadError::Missing => f.write_str("no such file"),
             ReadError::Unreadable(e) => write!(f, "cannot be read: {e}"),
             ReadError::NotAFile => f.write_str("not a regular file"),
-            ReadError::TooLarge => f.write_str(
-                "larger than 512 KiB (Kubernetes allows 256 KiB of annotations per object)",
-            ),
+            ReadError::TooLarge => {
+                too_large(f)?;
+                f.write_str(" (Kubernetes allows 256 KiB of annotations per object)")
+            }
             ReadError::Malformed(m) => write!(f, "not in the kubelet's format: {m}"),
         }
     }
@@ -427,10 +431,11 @@ mod tests {
 
     #[test]
     fn escapes_go_unquote_accepts_but_quote_never_writes_are_accepted_too() {
-        // Octal, upper-case hex digits, a raw tab, and a surrogate (U+FFFD, as Go's EncodeRune).
+        // Octal, upper-case hex digits, a raw tab, and the last scalar values around the
+        // surrogates and at the top.
         assert_eq!(
-            one("k=\"\\101\\x4A\\u00E9\t\\ud800\"").expect("parse"),
-            "AJé\t\u{fffd}"
+            one("k=\"\\101\\x4A\\u00E9\t\\ud7ff\\ue000\\U0010FFFF\"").expect("parse"),
+            "AJé\t\u{d7ff}\u{e000}\u{10ffff}"
         );
     }
 
@@ -443,6 +448,10 @@ mod tests {
             r#"k="\xzz""#,
             r#"k="\u12""#,
             r#"k="\U00110000""#,
+            r#"k="\ud800""#,
+            r#"k="\uDFFF""#,
+            r#"k="\U0000d800""#,
+            r#"k="\UFFFFFFFF""#,
             r#"k="\400""#,
             r#"k="\18""#,
         ] {

@@ -1,6 +1,7 @@
 //! The pod's two facts gathered once, and decided: the annotations file read whole, one look at
-//! the listening mesh ports. This is the part of `pod` the wait calls, after the sidecar's first
-//! probe failed (never before: a pod whose sidecar is already ready pays nothing for it).
+//! the listening mesh ports. This is the part of `pod` readygate calls: the wait, after the
+//! sidecar's first probe failed (never before: a pod whose sidecar is already ready pays nothing
+//! for it), or else Job mode once the command has exited, to decide the quit (main.rs).
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -8,7 +8,8 @@
 //! - `listeners`: which TCP ports listen in this network namespace, asked through netlink
 //!   sock_diag (ztunnel's 15001/15006/15008, a sidecar agent's 15020/15021)
 //! - `mode`: the decision ([`mode::PodMode`]) and the log lines that say why
-//! - `gather`: both facts gathered once and decided, for the wait (`--mesh auto`)
+//! - `gather`: both facts gathered once and decided (`--mesh auto`): by the wait after a first
+//!   probe that failed, or else by Job mode after the command, for the quit
 //!
 //! Nothing here knows the wait or the presets: they read `pod`, never the other way round.
 

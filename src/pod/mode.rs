@@ -8,23 +8,23 @@
 //! uncertain is [`PodMode::Unknown`], which is readygate's behaviour before mesh modes existed
 //! (wait for Istio's sidecar, quit it in Job mode). Rules, first match wins:
 //!
-//! | annotations                                        | listeners              | mode |
-//! |----------------------------------------------------|------------------------|------|
-//! | unreadable, malformed, too large                   | any                    | Unknown (warning) |
-//! | `sidecar.istio.io/status`: istio-proxy in `initContainers` | any            | Native(Istio) |
-//! | `sidecar.istio.io/status`: istio-proxy in `containers` only | any           | Classic(Istio) |
-//! | `sidecar.istio.io/status` naming no istio-proxy, or not JSON | any          | Unknown |
-//! | `linkerd.io/proxy-version`, native annotation true  | any                    | Native(Linkerd) |
-//! | `linkerd.io/proxy-version`, native annotation false | any                    | Classic(Linkerd) |
-//! | `linkerd.io/proxy-version`, native not said         | any                    | Sidecar(Linkerd) |
+//! | annotations                                        | listeners           | mode |
+//! |----------------------------------------------------|---------------------|------|
+//! | unreadable, malformed, too large                   | any                 | Unknown (warning) |
+//! | `sidecar.istio.io/status`: istio-proxy in `initContainers` | any         | Native(Istio) |
+//! | `sidecar.istio.io/status`: istio-proxy in `containers` only | any        | Classic(Istio) |
+//! | `sidecar.istio.io/status` naming no istio-proxy, or not JSON | any       | Unknown |
+//! | `linkerd.io/proxy-version`, native annotation true | any                 | Native(Linkerd) |
+//! | `linkerd.io/proxy-version`, native annotation false | any                | Classic(Linkerd) |
+//! | `linkerd.io/proxy-version`, native not said        | any                 | Sidecar(Linkerd) |
 //! | `kuma.io/sidecar-injected`, `consul.hashicorp.com/connect-inject-status` | any | Unknown |
-//! | any, or no file                                    | 15020 or 15021         | Sidecar(Istio) |
-//! | `ambient.istio.io/redirection: enabled`            | other                  | Ambient |
-//! | any other, or no file                              | 15001+15006+15008      | Ambient |
-//! | `ambient.istio.io/redirection` not `enabled` (pending) | other              | Unknown |
-//! | present, naming none of these                      | some of 15001/6/8      | Unknown |
-//! | present, naming none of these                      | none, or unreadable    | NoSidecar |
-//! | no file                                            | none, or unreadable    | Unknown |
+//! | any, or no file                                    | 15020 or 15021      | Sidecar(Istio) |
+//! | `ambient.istio.io/redirection: enabled`            | other               | Ambient |
+//! | any other, or no file                              | 15001+15006+15008   | Ambient |
+//! | `ambient.istio.io/redirection` not `enabled` (pending) | other           | Unknown |
+//! | present, naming none of these                      | some of 15001/6/8   | Unknown |
+//! | present, naming none of these                      | none, or unreadable | NoSidecar |
+//! | no file                                            | none, or unreadable | Unknown |
 //!
 //! Sources: Istio's status JSON and ztunnel ports (see `istio_status` and `listeners`); the
 //! ambient annotation's values in istio/istio `pkg/config/constants/constants.go`
@@ -40,6 +40,8 @@
 //! The line never quotes an annotation's value (values may hold secrets).
 
 use std::path::Path;
+
+use tracing::{info, warn};
 
 use crate::log;
 use crate::pod::annotations::{Annotations, ReadError};
@@ -123,6 +125,18 @@ impl PodMode {
     }
 }
 
+/// What Job mode does about the quit, as far as the decision's line tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobQuit {
+    /// Not Job mode, or not the decision's to make (a --quit-url is quit as given): the line
+    /// says nothing of a quit.
+    Unsaid,
+    /// The sidecar is quit however the command ends (`--shutdown-on-failure`, the default).
+    Always,
+    /// Only a command that succeeded is followed by a quit (`--shutdown-on-failure=false`).
+    OnSuccess,
+}
+
 /// What was gathered about the pod, each fact or why it is missing.
 #[derive(Clone, Copy, Debug)]
 pub struct Facts<'a> {
@@ -146,27 +160,32 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// The one line the wait logs: what was found, then what readygate does about it. `job`:
-    /// the command runs as a child and the sidecar is quit after it; `dependencies`: a
-    /// dependency stage follows the sidecar's.
-    pub fn line(&self, job: bool, dependencies: bool) -> String {
+    /// The one line the wait logs: what was found, then what readygate does about it. `quit`:
+    /// in Job mode, when the sidecar is quit after the command; `dependencies`: a dependency
+    /// stage follows the sidecar's.
+    pub fn line(&self, quit: JobQuit, dependencies: bool) -> String {
+        let job = quit != JobQuit::Unsaid;
+        let when = match quit {
+            JobQuit::OnSuccess => "if the command succeeds",
+            JobQuit::Always | JobQuit::Unsaid => "when the command ends",
+        };
         let action = match self.mode {
-            PodMode::Classic(_) if job => "waiting for it, then quitting it when the command ends",
-            PodMode::Native(_) if job => {
-                "waiting for it, and no quit in Job mode (the kubelet stops a native sidecar itself)"
-            }
-            PodMode::Sidecar(Mesh::Linkerd) if job => {
-                "waiting for it, then asking it to shut down (a 404 is expected if it is a \
-                 native sidecar or its shutdown endpoint is off)"
-            }
+            PodMode::Classic(_) if job => format!("waiting for it, then quitting it {when}"),
+            PodMode::Native(_) if job => "waiting for it, and no quit in Job mode (the kubelet \
+                                          stops a native sidecar itself)"
+                .to_owned(),
+            PodMode::Sidecar(Mesh::Linkerd) if job => format!(
+                "waiting for it, then asking it to shut down {when} (a 404 is expected if it is \
+                 a native sidecar or its shutdown endpoint is off)"
+            ),
             PodMode::Classic(_) | PodMode::Native(_) | PodMode::Sidecar(Mesh::Linkerd) => {
-                "waiting for it"
+                "waiting for it".to_owned()
             }
             PodMode::Sidecar(Mesh::Istio) | PodMode::Unknown if job => {
-                "waiting for istio's sidecar as before, and quitting it when the command ends"
+                format!("waiting for istio's sidecar as before, and quitting it {when}")
             }
             PodMode::Sidecar(Mesh::Istio) | PodMode::Unknown => {
-                "waiting for istio's sidecar as before"
+                "waiting for istio's sidecar as before".to_owned()
             }
             PodMode::Ambient | PodMode::NoSidecar => {
                 let next = if dependencies {
@@ -174,7 +193,11 @@ impl Decision {
                 } else {
                     "running the command now"
                 };
-                let quit = if job { ", and no quit when it ends" } else { "" };
+                let quit = if job {
+                    ", and no quit when it ends"
+                } else {
+                    ""
+                };
                 let skip = if self.mode == PodMode::Ambient {
                     "not waiting for a sidecar, "
                 } else {
@@ -184,6 +207,16 @@ impl Decision {
             }
         };
         format!("{}: {action}", self.found)
+    }
+
+    /// Logs `line`, one of this decision's, at its level: a warning when a fact could not be
+    /// used, else info. `url`: the endpoint the wait switches to, if it does.
+    pub fn log(&self, line: &str, url: Option<&str>) {
+        if self.warn {
+            warn!(url, "{line}");
+        } else {
+            info!(url, "{line}");
+        }
     }
 
     /// The line Job mode logs once the command has ended: what was found, then whether and
@@ -210,8 +243,9 @@ impl Decision {
 /// What the annotations name.
 enum Named {
     Istio(Result<Placement, istio_status::Malformed>),
-    /// Linkerd, with its native-sidecar annotation if one was set and parsed.
-    Linkerd(Option<bool>),
+    /// Linkerd, with its native-sidecar annotation (the key that decided, and its value) if
+    /// one was set and parsed.
+    Linkerd(Option<(&'static str, bool)>),
     /// A mesh readygate has no preset for, and the annotation that shows it.
     Other(&'static str, &'static str),
     Ambient,
@@ -225,8 +259,11 @@ fn named(a: &Annotations) -> Named {
     }
     if a.get(LINKERD_PROXY_VERSION).is_some() {
         // As Linkerd's injector: the first of the keys present decides, even if unparseable.
-        let native = LINKERD_NATIVE.iter().find_map(|k| a.get(k)).map(parse_bool);
-        return Named::Linkerd(native.flatten());
+        let native = LINKERD_NATIVE
+            .iter()
+            .find_map(|&key| a.get(key).map(|value| (key, value)))
+            .and_then(|(key, value)| parse_bool(value).map(|native| (key, native)));
+        return Named::Linkerd(native);
     }
     if a.get(KUMA_INJECTED).is_some() {
         return Named::Other("kuma", KUMA_INJECTED);
@@ -329,16 +366,16 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
                 format!("{ISTIO_STATUS} is not the JSON istio writes ({e})"),
             )
         }
-        Some(Named::Linkerd(Some(true))) => {
+        Some(Named::Linkerd(Some((key, true)))) => {
             return info(
                 PodMode::Native(Mesh::Linkerd),
-                format!("linkerd native sidecar ({} is true)", LINKERD_NATIVE[0]),
+                format!("linkerd native sidecar ({key} is true)"),
             )
         }
-        Some(Named::Linkerd(Some(false))) => {
+        Some(Named::Linkerd(Some((key, false)))) => {
             return info(
                 PodMode::Classic(Mesh::Linkerd),
-                format!("linkerd classic sidecar ({} is false)", LINKERD_NATIVE[0]),
+                format!("linkerd classic sidecar ({key} is false)"),
             )
         }
         Some(Named::Linkerd(None)) => {
@@ -371,13 +408,19 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
         (_, Some(Heard::Ztunnel)) => {
             info(PodMode::Ambient, format!("istio ambient ({ZTUNNEL_SEEN})"))
         }
-        (Some(Named::AmbientNotEnabled), _) => info(
-            PodMode::Unknown,
-            format!(
-                "istio ambient, but {AMBIENT_REDIRECTION} is not enabled yet and ztunnel does \
-                 not listen here (mesh mode unknown)"
-            ),
-        ),
+        (Some(Named::AmbientNotEnabled), _) => {
+            let ztunnel = match facts.listeners {
+                Ok(_) => "ztunnel does not listen here".to_owned(),
+                Err(e) => format!("its listening sockets are unknown ({e})"),
+            };
+            info(
+                PodMode::Unknown,
+                format!(
+                    "istio ambient, but {AMBIENT_REDIRECTION} is not enabled yet and {ztunnel} \
+                     (mesh mode unknown)"
+                ),
+            )
+        }
         (Some(_), Some(Heard::Partial(ports))) => info(
             PodMode::Unknown,
             format!(
@@ -391,15 +434,26 @@ pub fn decide(facts: &Facts<'_>) -> Decision {
                 Some(a) if a.is_empty() => "it has no annotations",
                 _ => "its annotations name no mesh",
             };
+            // The annotations decide alone here; a failed look is said, not hidden.
+            let unlooked = match facts.listeners {
+                Ok(_) => String::new(),
+                Err(e) => format!("; its listening sockets unknown ({e})"),
+            };
             info(
                 PodMode::NoSidecar,
-                format!("no sidecar in this pod ({why})"),
+                format!("no sidecar in this pod ({why}{unlooked})"),
             )
         }
         (None, _) => {
-            let listeners = match facts.listeners {
-                Ok(_) => "no ztunnel listening here".to_owned(),
-                Err(e) => format!("its listening sockets unknown ({e})"),
+            let listeners = match (&listened, facts.listeners) {
+                (Some(Heard::Partial(ports)), _) => {
+                    format!(
+                        "a proxy listens on {} here, but not ztunnel",
+                        ports_text(ports)
+                    )
+                }
+                (_, Ok(_)) => "no ztunnel listening here".to_owned(),
+                (_, Err(e)) => format!("its listening sockets unknown ({e})"),
             };
             info(
                 PodMode::Unknown,
@@ -580,7 +634,14 @@ mod tests {
                 A::Pairs(&[(LINKERD_PROXY_VERSION, "v"), (LINKERD_NATIVE[1], "1")]),
                 L::Quiet,
                 Native(Mesh::Linkerd),
-                "native",
+                "(config.beta.linkerd.io/proxy-enable-native-sidecar is true)",
+            ),
+            (
+                "linkerd classic alpha",
+                A::Pairs(&[(LINKERD_PROXY_VERSION, "v"), (LINKERD_NATIVE[2], "false")]),
+                L::Quiet,
+                Classic(Mesh::Linkerd),
+                "(config.alpha.linkerd.io/proxy-enable-native-sidecar is false)",
             ),
             (
                 "linkerd stable wins",
@@ -591,7 +652,7 @@ mod tests {
                 ]),
                 L::Quiet,
                 Classic(Mesh::Linkerd),
-                "linkerd classic sidecar",
+                "linkerd classic sidecar (config.linkerd.io/proxy-enable-native-sidecar is false)",
             ),
             (
                 "linkerd unsaid",
@@ -685,7 +746,14 @@ mod tests {
                 A::Pairs(&[(AMBIENT_REDIRECTION, "pending")]),
                 L::Quiet,
                 Unknown,
-                "not enabled yet",
+                "not enabled yet and ztunnel does not listen here",
+            ),
+            (
+                "pending, look failed",
+                A::Pairs(&[(AMBIENT_REDIRECTION, "pending")]),
+                L::Failed,
+                Unknown,
+                "not enabled yet and its listening sockets are unknown (netlink sock_diag",
             ),
             // Annotations that name no mesh.
             (
@@ -707,7 +775,8 @@ mod tests {
                 A::Pairs(NONE),
                 L::Failed,
                 NoSidecar,
-                "running the command now",
+                "no mesh; its listening sockets unknown (netlink sock_diag: the reply was cut \
+                 short)): running the command now",
             ),
             (
                 "empty",
@@ -729,7 +798,8 @@ mod tests {
                 A::Missing,
                 L::Partial,
                 Unknown,
-                "as before",
+                "a proxy listens on 15001, 15006 here, but not ztunnel): waiting for istio's \
+                 sidecar as before",
             ),
             (
                 "missing, look failed",
@@ -741,7 +811,7 @@ mod tests {
         ];
         for (name, a, l, mode, words) in rows {
             let d = decide_row(&a, l);
-            let line = d.line(false, false);
+            let line = d.line(JobQuit::Unsaid, false);
             assert_eq!(d.mode, mode, "{name}: {line}");
             assert!(line.contains(words), "{name}: {line:?} lacks {words:?}");
             let unusable = matches!(a, A::Malformed) || name == "status not json";
@@ -771,7 +841,7 @@ mod tests {
     fn job_mode_lines_say_what_happens_to_the_quit() {
         let native = decide_row(&A::Pairs(&[(ISTIO_STATUS, NATIVE)]), L::Quiet);
         assert_eq!(
-            native.line(true, false),
+            native.line(JobQuit::Always, false),
             "istio native sidecar (sidecar.istio.io/status lists istio-proxy under \
              initContainers): waiting for it, and no quit in Job mode (the kubelet stops a \
              native sidecar itself)"
@@ -784,23 +854,26 @@ mod tests {
         );
         let classic = decide_row(&A::Pairs(&[(ISTIO_STATUS, CLASSIC)]), L::Quiet);
         assert!(classic
-            .line(true, false)
+            .line(JobQuit::Always, false)
             .ends_with("then quitting it when the command ends"));
+        assert!(classic
+            .line(JobQuit::OnSuccess, false)
+            .ends_with("then quitting it if the command succeeds"));
         assert!(classic
             .quit_line()
             .ends_with("containers only): quitting it"));
         let linkerd = decide_row(&A::Pairs(&[(LINKERD_PROXY_VERSION, "v")]), L::Quiet);
-        for line in [linkerd.line(true, false), linkerd.quit_line()] {
+        for line in [linkerd.line(JobQuit::Always, false), linkerd.quit_line()] {
             assert!(line.contains("a 404 is expected"), "{line}");
         }
         let none = decide_row(&A::Pairs(NONE), L::Quiet);
         assert_eq!(
-            none.line(true, false),
+            none.line(JobQuit::Always, false),
             "no sidecar in this pod (its annotations name no mesh): running the command now, \
              and no quit when it ends"
         );
         assert_eq!(
-            none.line(false, false),
+            none.line(JobQuit::Unsaid, false),
             "no sidecar in this pod (its annotations name no mesh): running the command now"
         );
         assert_eq!(
@@ -809,7 +882,7 @@ mod tests {
         );
         let ambient = decide_row(&A::Missing, L::Ztunnel);
         assert_eq!(
-            ambient.line(false, false),
+            ambient.line(JobQuit::Unsaid, false),
             "istio ambient (ztunnel listens on 15001, 15006 and 15008, nothing on 15020 or \
              15021): not waiting for a sidecar, running the command now"
         );
@@ -822,16 +895,48 @@ mod tests {
     }
 
     #[test]
+    fn with_shutdown_on_failure_false_the_line_promises_a_quit_only_if_the_command_succeeds() {
+        let rows: [(A, &str); 3] = [
+            (
+                A::Pairs(&[(ISTIO_STATUS, CLASSIC)]),
+                "containers only): waiting for it, then quitting it if the command succeeds",
+            ),
+            (
+                A::Pairs(&[(LINKERD_PROXY_VERSION, "v")]),
+                "not said): waiting for it, then asking it to shut down if the command succeeds \
+                 (a 404 is expected",
+            ),
+            (
+                A::Missing,
+                "waiting for istio's sidecar as before, and quitting it if the command succeeds",
+            ),
+        ];
+        for (a, words) in rows {
+            let line = decide_row(&a, L::Quiet).line(JobQuit::OnSuccess, false);
+            assert!(line.contains(words), "{line:?} lacks {words:?}");
+            assert!(!line.contains("when the command ends"), "{line}");
+        }
+        // No quit either way: the same line as with the default.
+        for a in [A::Pairs(&[(ISTIO_STATUS, NATIVE)]), A::Pairs(NONE)] {
+            let d = decide_row(&a, L::Quiet);
+            assert_eq!(
+                d.line(JobQuit::OnSuccess, false),
+                d.line(JobQuit::Always, false)
+            );
+        }
+    }
+
+    #[test]
     fn with_dependencies_a_pod_without_a_sidecar_checks_them_before_the_command() {
         let none = decide_row(&A::Pairs(NONE), L::Quiet);
         assert_eq!(
-            none.line(false, true),
+            none.line(JobQuit::Unsaid, true),
             "no sidecar in this pod (its annotations name no mesh): checking the dependencies, \
              then running the command"
         );
         let ambient = decide_row(&A::Pairs(&[(AMBIENT_REDIRECTION, "enabled")]), L::Quiet);
         assert_eq!(
-            ambient.line(true, true),
+            ambient.line(JobQuit::Always, true),
             "istio ambient (ambient.istio.io/redirection: enabled): not waiting for a sidecar, \
              checking the dependencies, then running the command, and no quit when it ends"
         );
@@ -845,7 +950,7 @@ mod tests {
             annotations: Err(&missing),
             listeners: Ok(MeshPorts::default()),
         });
-        let line = d.line(false, false);
+        let line = d.line(JobQuit::Unsaid, false);
         assert!(!line.chars().any(char::is_control), "{line:?}");
         assert!(line.contains("/x\\n\\u{1b}[2Jy"), "{line}");
     }
@@ -876,7 +981,11 @@ mod tests {
                 listeners: Ok(MeshPorts::default()),
             };
             let d = decide(&facts);
-            for line in [d.line(true, true), d.line(false, false), d.quit_line()] {
+            for line in [
+                d.line(JobQuit::Always, true),
+                d.line(JobQuit::Unsaid, false),
+                d.quit_line(),
+            ] {
                 assert!(!line.contains(secret), "{text}: {line}");
             }
         }

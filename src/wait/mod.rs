@@ -144,6 +144,7 @@ pub async fn wait(plan: &Plan, pod: &mut Option<Decision>) -> Waited {
     let timeout = plan.timeout.map_or("none".into(), format_duration);
     let dependencies = urls(&plan.dependencies);
     let mut sidecar_ready = None;
+    let mut skipped = false;
     if !plan.sidecar.is_empty() {
         info!(
             url = urls(&plan.sidecar).as_str(),
@@ -161,7 +162,7 @@ pub async fn wait(plan: &Plan, pod: &mut Option<Decision>) -> Waited {
                 );
             }
             // The decision's line said so, and what comes next.
-            SidecarEnd::Skipped => {}
+            SidecarEnd::Skipped => skipped = true,
             SidecarEnd::Ready => {
                 sidecar_ready = Some(start.elapsed());
                 if staged {
@@ -188,11 +189,20 @@ pub async fn wait(plan: &Plan, pod: &mut Option<Decision>) -> Waited {
         }
     }
     let elapsed = start.elapsed();
-    info!(
-        elapsed_ms = millis(elapsed),
-        attempts = clock.attempts,
-        "ready"
-    );
+    if skipped && !staged {
+        // Nothing became ready: the one probe made found no sidecar the pod needs.
+        info!(
+            elapsed_ms = millis(elapsed),
+            attempts = clock.attempts,
+            "nothing to wait for: the pod needs no sidecar, and there are no dependencies"
+        );
+    } else {
+        info!(
+            elapsed_ms = millis(elapsed),
+            attempts = clock.attempts,
+            "ready"
+        );
+    }
     Waited::Ready {
         elapsed,
         attempts: clock.attempts,
@@ -237,8 +247,8 @@ mod tests {
         assert_eq!(
             waited.timeout_summary().as_deref(),
             Some(
-                "not ready after 3s (9 attempts): http://localhost:15020/healthz/ready (503 \"x\"); \
-                 tcp://localhost:15001 (nothing listening on localhost:15001 yet)"
+                "not ready after 3s (9 attempts): http://localhost:15020/healthz/ready \
+                 (503 \"x\"); tcp://localhost:15001 (nothing listening on localhost:15001 yet)"
             )
         );
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::backoff::Backoff;
 use crate::parse::StatusSet;
 use crate::pod::gather::AnnotationsFile;
+use crate::pod::mode::JobQuit;
 use crate::probe::Settle;
 use crate::target::Target;
 
@@ -36,8 +37,8 @@ pub struct Plan {
 pub struct Auto {
     /// The pod's annotations file.
     pub annotations: AnnotationsFile,
-    /// Job mode: the decision's line says what happens to the quit.
-    pub job: bool,
+    /// Job mode: what the decision's line says of the quit.
+    pub quit: JobQuit,
 }
 
 /// A stage of the wait.

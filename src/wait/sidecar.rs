@@ -8,8 +8,6 @@
 //! decision's line, and only if the stage goes on with it, so that a pod without a sidecar logs
 //! why it does not wait rather than a refusal it does not care about.
 
-use tracing::{info, warn};
-
 use super::clock::Clock;
 use super::plan::{urls, Plan, Stage};
 use super::stage::{StageEnd, StageRun};
@@ -81,18 +79,17 @@ pub(super) async fn run(
         stage.record(first);
         return SidecarEnd::Ready;
     }
+    // Gathering opens a file, then a socket: the first attempt's connection goes first, so that
+    // the minimum `ulimit -n` stays what main.rs's budget says.
+    stage.close_connections();
     let decision = gather::gather(&auto.annotations);
     let course = course(decision.mode, &plan.sidecar);
-    let line = decision.line(auto.job, staged);
+    let line = decision.line(auto.quit, staged);
     let url = match &course {
         Course::Switch(targets) => Some(urls(targets)),
         Course::Stay | Course::Skip => None,
     };
-    if decision.warn {
-        warn!(url, "{line}");
-    } else {
-        info!(url, "{line}");
-    }
+    decision.log(&line, url.as_deref());
     *decided = Some(decision);
     match course {
         Course::Skip => SidecarEnd::Skipped,

@@ -16,7 +16,7 @@ use crate::backoff::Jitter;
 use crate::net;
 use crate::parse::StatusSet;
 use crate::probe::{Outcome, Prober, Reason};
-use crate::target::Target;
+use crate::target::{Kind, Target};
 
 /// How one stage ended.
 pub(super) enum StageEnd {
@@ -181,6 +181,21 @@ impl<'p> StageRun<'p> {
             .then(|| StageEnd::TimedOut(self.pending()))
     }
 
+    /// Closes what the pending endpoints hold open between attempts: an HTTP endpoint's
+    /// kept-alive connection (the next attempt opens a new one). The sidecar stage calls it
+    /// before gathering the pod's facts, which open a file and a netlink socket: the descriptor
+    /// budget (`RUNTIME_DESCRIPTORS` in main.rs) counts one probe socket, not that socket too.
+    /// Other kinds hold no descriptor between attempts, and a file target's settle clock must
+    /// not restart, so they are left as they are.
+    pub(super) fn close_connections(&mut self) {
+        for endpoint in self.endpoints.iter_mut().filter(|e| !e.ready) {
+            if let Kind::Http { .. } = endpoint.prober.target().kind() {
+                let target = endpoint.prober.target().clone();
+                endpoint.prober = Prober::new(target, self.plan.settle);
+            }
+        }
+    }
+
     /// Each endpoint still not ready, and its latest reason.
     pub(super) fn pending(&self) -> Vec<(String, Reason)> {
         self.endpoints
@@ -213,7 +228,12 @@ fn record(
 ) {
     match outcome {
         Outcome::Ready => {
-            debug!(url = %endpoint.prober.target(), attempt, elapsed_ms = millis(elapsed), "endpoint ready");
+            debug!(
+                url = %endpoint.prober.target(),
+                attempt,
+                elapsed_ms = millis(elapsed),
+                "endpoint ready"
+            );
             endpoint.ready = true;
         }
         Outcome::NotReady(reason) => {

@@ -367,7 +367,7 @@ if start_pod examples/k8s/deployment.yaml 's|sidecar.istio.io/inject: "true"|sid
     NO_MESH="no sidecar in this pod (its annotations name no mesh): running the command now"
     if poll 60 app_said "$app"; then
         line=$(pm logs "$app" 2>/dev/null | grep '^app: first dial')
-        ready=$(pm logs "$app" 2>&1 | grep -m 1 'readygate: ready')
+        ready=$(pm logs "$app" 2>&1 | grep -m 1 'readygate: nothing to wait for')
         if rg_said "$app" "$NO_MESH" && [[ $ready == *" attempts=1" ]] && [[ $line == "app: first dial: INCR gave '1'" ]]; then
             pass "uninjected deployment: the app started after one probe (\"$NO_MESH\"; ${ready##*readygate: }), its first dial went straight to Redis"
         else

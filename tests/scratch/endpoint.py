@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Readiness endpoint for tests/scratch/run.sh: answers 503 to the first N GETs, then 200.
 
-Usage: endpoint.py HOST PORT N LOG. Appends "listening" to LOG once bound, then one line
-"STATUS PATH" per request, so the test can prove readygate polled, was refused, and waited.
+Usage: endpoint.py HOST PORT N LOG [keep-alive]. Appends "listening" to LOG once bound, then
+one line "STATUS PATH" per request, so the test can prove readygate polled, was refused, and
+waited. With keep-alive it answers in HTTP/1.1 and keeps the connection open between requests,
+as pilot-agent (Go's net/http) does; otherwise HTTP/1.0, one request per connection.
 """
 import http.server
 import socket
 import sys
 
 host, port, not_ready, log_path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+keep_alive = sys.argv[5:] == ["keep-alive"]
 
 
 def log(line):
@@ -18,6 +21,7 @@ def log(line):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     seen = 0
+    protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
 
     def do_GET(self):
         Handler.seen += 1

@@ -59,11 +59,12 @@ stop_server() {
     fi
 }
 
-# start_server HOST NOT_READY LOG: endpoint.py answers 503 NOT_READY times, then 200.
+# start_server HOST NOT_READY LOG [keep-alive]: endpoint.py answers 503 NOT_READY times, then 200
+# (with keep-alive, over one kept-alive connection as pilot-agent does).
 start_server() {
     local host=$1 not_ready=$2 log=$3 deadline=$((SECONDS + 10))
     : >"$log"
-    python3 "$here/endpoint.py" "$host" "$PORT" "$not_ready" "$log" &
+    python3 "$here/endpoint.py" "$host" "$PORT" "$not_ready" "$log" "${@:4}" &
     server=$!
     until grep -qx listening "$log"; do
         if ! kill -0 "$server" 2>/dev/null || ((SECONDS >= deadline)); then
@@ -158,27 +159,57 @@ if start_server 127.0.0.1 0 "$work/notfound.log"; then
 fi
 
 # The shipped binary's descriptors: stdin, stdout, stderr, the runtime's two epoll instances and
-# its eventfd, the signalfd, and one probe socket: `ulimit -n 8` is enough to wait and exec. (The
-# test build links tokio's signal driver through dev-dependencies and needs three more, which is
-# why tests/fault_rlimits.rs cannot check this exact figure.)
-if start_server 127.0.0.1 0 "$work/nofile.log"; then
+# its eventfd, the signalfd, and one more: a probe socket, or, for --mesh auto once the first probe
+# failed, the pod's annotations file and then its netlink socket (the first attempt's connection
+# is closed before them): `ulimit -n 8` is enough to wait and exec. (The test build links tokio's
+# signal driver through dev-dependencies and needs three more, which is why
+# tests/fault_rlimits.rs cannot check this exact figure.)
+# run_limited NAME ARGS...: run_in_root under `ulimit -n 8`; sets $rc. Every descriptor above
+# stderr is closed first: whatever runs this script (a CI runner, flock) may leave some open, and
+# they would count against the limit.
+run_limited() {
+    local name=$1
+    shift
     rc=0
-    # Every descriptor above stderr is closed first: whatever runs this script (a CI runner, flock)
-    # may leave some open, and they would count against the limit.
     (
         for fd in /proc/"$BASHPID"/fd/*; do
             fd=${fd##*/}
             ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null
         done
         ulimit -n 8 && exec env -i timeout 60 "$chroot_bin" --userspec="$APP_UID:$APP_UID" \
-            "$root" /readygate --timeout 20s -- /marker /out/nofile 6 hello scratch
-    ) 2>"$work/nofile.err" || rc=$?
+            "$root" /readygate "$@"
+    ) 2>"$work/$name.err" || rc=$?
+}
+if start_server 127.0.0.1 0 "$work/nofile.log"; then
+    run_limited nofile --timeout 20s -- /marker /out/nofile 6 hello scratch
     stop_server
     if [[ $rc -eq 6 && "$(cat "$root/out/nofile" 2>/dev/null)" == "uid=$APP_UID gid=$APP_UID args=hello scratch" ]]; then
         pass "nofile: with ulimit -n 8, waited for the 200, then exec'd /marker (exit 6)"
     else
         fail "nofile: exit $rc with ulimit -n 8 (want the command's 6)"
         sed 's/^/    readygate: /' "$work/nofile.err" >&2
+    fi
+fi
+
+# The same limit when --mesh auto gathers the pod's facts: the sidecar answers 503 twice over a
+# kept-alive connection, and the annotations file (in the kubelet's format) says classic Istio.
+# Both facts must be read (no "Too many open files", no look that failed), then the wait goes on.
+mkdir -p "$root/podinfo"
+printf '%s\n' 'sidecar.istio.io/status="{\"initContainers\":[\"istio-init\"],\"containers\":[\"istio-proxy\"]}"' \
+    >"$root/podinfo/annotations"
+chmod 0644 "$root/podinfo/annotations"
+if start_server 127.0.0.1 2 "$work/nofile-auto.log" keep-alive; then
+    run_limited nofile-auto --timeout 20s --pod-annotations /podinfo/annotations \
+        -- /marker /out/nofile-auto 6 hello scratch
+    stop_server
+    if [[ $rc -eq 6 && "$(cat "$root/out/nofile-auto" 2>/dev/null)" == "uid=$APP_UID gid=$APP_UID args=hello scratch" ]] &&
+        grep -q 'istio classic sidecar' "$work/nofile-auto.err" &&
+        ! grep -qiE 'unusable|open files|sockets unknown|WARN' "$work/nofile-auto.err" &&
+        [[ "$(tr '\n' ' ' <"$work/nofile-auto.log")" == "listening 503 /healthz/ready 503 /healthz/ready 200 /healthz/ready "* ]]; then
+        pass "nofile-auto: with ulimit -n 8, a 503 at first, then both pod facts read, the 200, and /marker (exit 6)"
+    else
+        fail "nofile-auto: exit $rc with ulimit -n 8 (want the command's 6 after both pod facts were read); endpoint log: $(tr '\n' ' ' <"$work/nofile-auto.log")"
+        sed 's/^/    readygate: /' "$work/nofile-auto.err" >&2
     fi
 fi
 
