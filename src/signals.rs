@@ -331,19 +331,36 @@ pub enum Phase {
 
 impl Phase {
     /// The signals blocked in this phase (so that they stay pending until read, and never act
-    /// by their default action).
+    /// by their default action), when readygate's parent ignored none.
     pub fn blocked(self) -> SignalSet {
+        self.blocked_unless_ignored(SignalSet::default())
+    }
+
+    /// The signals read in this phase when readygate's parent ignored none; blocked ones not
+    /// read stay pending.
+    pub fn read(self) -> SignalSet {
+        self.read_unless_ignored(SignalSet::default())
+    }
+
+    /// The signals blocked in this phase when readygate's parent left `ignored` at SIG_IGN
+    /// (`nohup` ignores SIGHUP). A gate leaves those ignored: a blocked signal is queued even
+    /// when ignored, and read it would end the wait, which the parent asked not to happen. Job
+    /// mode still blocks them, to forward them once the command runs (the command inherits the
+    /// ignore, so for it they change nothing).
+    pub fn blocked_unless_ignored(self, ignored: SignalSet) -> SignalSet {
         match self {
-            Phase::Gate => set_where(|r| r.default.ends_the_process() && r.sent != Uncatchable),
+            Phase::Gate => set_where(|r| r.default.ends_the_process() && r.sent != Uncatchable)
+                .without(ignored),
             Phase::JobWait | Phase::JobRun => set_where(|r| r.sent != Uncatchable),
         }
     }
 
-    /// The signals read in this phase; blocked ones not read stay pending.
-    pub fn read(self) -> SignalSet {
+    /// The signals read in this phase when readygate's parent left `ignored` at SIG_IGN: an
+    /// ignored request to stop does not end Job mode's wait either, but is held for the command.
+    pub fn read_unless_ignored(self, ignored: SignalSet) -> SignalSet {
         match self {
-            Phase::Gate => Phase::Gate.blocked(),
-            Phase::JobWait => set_where(|r| r.sent == EndsWait),
+            Phase::Gate => Phase::Gate.blocked_unless_ignored(ignored),
+            Phase::JobWait => set_where(|r| r.sent == EndsWait).without(ignored),
             Phase::JobRun => set_where(|r| !matches!(r.sent, Uncatchable | Hold)),
         }
     }
@@ -594,5 +611,28 @@ mod tests {
         for n in [libc::SIGTSTP, libc::SIGCHLD, libc::SIGWINCH, libc::SIGURG] {
             assert!(!Phase::Gate.blocked().contains(n), "{}", name(n));
         }
+    }
+
+    #[test]
+    fn signals_the_parent_ignored_end_no_wait_and_job_mode_still_forwards_them() {
+        let ignored = SignalSet::of([libc::SIGHUP, libc::SIGUSR1]).unwrap();
+        for n in [libc::SIGHUP, libc::SIGUSR1] {
+            let gate = (
+                Phase::Gate.blocked_unless_ignored(ignored),
+                Phase::Gate.read_unless_ignored(ignored),
+            );
+            assert!(!gate.0.contains(n) && !gate.1.contains(n), "{}", name(n));
+            assert!(Phase::JobWait.blocked_unless_ignored(ignored).contains(n));
+            assert!(!Phase::JobWait.read_unless_ignored(ignored).contains(n));
+            assert!(Phase::JobRun.blocked_unless_ignored(ignored).contains(n));
+            assert!(Phase::JobRun.read_unless_ignored(ignored).contains(n));
+        }
+        // The others are untouched.
+        assert!(Phase::Gate
+            .read_unless_ignored(ignored)
+            .contains(libc::SIGTERM));
+        assert!(Phase::JobWait
+            .read_unless_ignored(ignored)
+            .contains(libc::SIGTERM));
     }
 }
