@@ -39,15 +39,10 @@ pub enum Action {
     Fault,
     /// SIGKILL and SIGSTOP: the kernel lets no process catch, block or ignore them.
     Uncatchable,
-    /// Job mode: blocked, so it stays pending and never acts (see [`Signals::LibcReserved`]).
+    /// Job mode: blocked and never read, so it stays pending and never acts. While a plain gate
+    /// waits it ends the wait, as every signal does whose default action would end readygate
+    /// (see [`Signals::LibcReserved`]).
     Hold,
-}
-
-impl Action {
-    /// Whether Job mode passes the signal on to the command.
-    pub fn forwarded(self) -> bool {
-        matches!(self, Action::EndsWait | Action::Forward)
-    }
 }
 
 /// What the kernel does with a signal nobody handles (signal(7)).
@@ -102,10 +97,12 @@ pub enum Signals {
     /// The real-time signals libc keeps for its own threads: from the kernel's first
     /// real-time signal (32) up to, not including, `libc::SIGRTMIN()` (glibc keeps 32-33 for
     /// thread cancellation and setuid broadcasts, musl 32-34). Known only at run time, which
-    /// is why `SIGRTMIN()` is a function. libc refuses handlers for them, so readygate can
-    /// neither catch nor forward them; blocked, they cannot kill it either. Blocking them is
-    /// safe because readygate never uses what libc needs them for: it cancels no thread and
-    /// changes no user or group ID or resource limit across threads.
+    /// is why `SIGRTMIN()` is a function. readygate does not forward them (the command's libc
+    /// would take one for its own) and, blocked, they cannot kill it: in Job mode they stay
+    /// pending and never act; while a gate waits, one that is sent ends the wait like any signal
+    /// whose default action would end readygate (signal 32: exit 160). Blocking them is safe
+    /// because readygate never uses what libc needs them for: it cancels no thread and changes
+    /// no user or group ID or resource limit across threads.
     LibcReserved,
     /// The real-time signals applications may use: `SIGRTMIN()..=SIGRTMAX()`.
     RealTime,
@@ -311,8 +308,18 @@ fn numbers_where(keep: impl Fn(&Rule) -> bool) -> impl Iterator<Item = i32> {
         .flat_map(|rule| rule.signals.numbers())
 }
 
+// A `SignalSet` is the kernel's 64-bit form, right only where signals stop at 64. On a target
+// with more (MIPS has 128) `set_where` would fail, and an empty set would block nothing: refuse
+// to build there rather than run with every signal left at its default.
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+compile_error!("readygate's signal sets assume Linux on x86_64 or aarch64 (signals 1 to 64)");
+
 fn set_where(keep: impl Fn(&Rule) -> bool) -> SignalSet {
-    // Every number in the table is 1..=SIGRTMAX (64 on Linux), which a set holds.
+    // Every number in the table is 1..=SIGRTMAX, 64 on the targets allowed above, which a set
+    // holds: the default (empty) is never taken.
     SignalSet::of(numbers_where(keep)).unwrap_or_default()
 }
 
