@@ -71,9 +71,7 @@ impl Listener {
     /// Blocks the phase's signals and opens the signalfd that reads them. Must run on the main
     /// thread inside the runtime, before any other thread starts.
     pub fn new(phase: Phase) -> io::Result<Self> {
-        // SIGPIPE is left out: Rust's runtime ignores it before `main`, so its disposition says
-        // nothing about readygate's parent (and std resets it to the default in the command).
-        let ignored = sys::ignored_signals((1..=libc::SIGRTMAX()).filter(|&n| n != libc::SIGPIPE))?;
+        let ignored = sys::ignored_signals(signals::parent_may_ignore())?;
         sys::block_signals(phase.blocked_unless_ignored(ignored))?;
         let fd = File::from(sys::signalfd(phase.read_unless_ignored(ignored))?);
         Ok(Listener {

@@ -323,6 +323,15 @@ fn set_where(keep: impl Fn(&Rule) -> bool) -> SignalSet {
     SignalSet::of(numbers_where(keep)).unwrap_or_default()
 }
 
+/// The signals whose SIG_IGN, found as readygate starts, is its parent's wish to be honoured
+/// (see [`Phase::blocked_unless_ignored`]): every one but SIGPIPE (Rust's runtime ignores it
+/// before `main`, so its disposition says nothing of the parent; std resets it to the default in
+/// the command) and libc's reserved ones (glibc's `posix_spawn` leaves them ignored in every
+/// process it starts, asked or not: a parent written in Rust passes them on ignored).
+pub fn parent_may_ignore() -> impl Iterator<Item = i32> {
+    (1..=libc::SIGRTMAX()).filter(|&n| n != libc::SIGPIPE && !Signals::LibcReserved.contains(n))
+}
+
 /// What a listener is listening for: the phase of readygate's run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
@@ -618,6 +627,14 @@ mod tests {
         for n in [libc::SIGTSTP, libc::SIGCHLD, libc::SIGWINCH, libc::SIGURG] {
             assert!(!Phase::Gate.blocked().contains(n), "{}", name(n));
         }
+    }
+
+    #[test]
+    fn an_inherited_ignore_counts_except_for_sigpipe_and_libcs_own() {
+        let counted: Vec<i32> = parent_may_ignore().collect();
+        assert!(counted.contains(&libc::SIGHUP) && counted.contains(&libc::SIGRTMIN()));
+        assert!(!counted.contains(&libc::SIGPIPE));
+        assert!(!counted.iter().any(|&n| Signals::LibcReserved.contains(n)));
     }
 
     #[test]
