@@ -81,8 +81,9 @@ impl<'a> Supervisor<'a> {
         }
         let started = Instant::now();
         // std's exec path empties the mask and resets SIGPIPE to its default, and exec resets
-        // handlers (readygate installs none); `unblock_signals_in_child` empties the mask once
-        // more as a safeguard. Signals readygate's parent left ignored stay ignored.
+        // handlers (std's stack-overflow handlers are readygate's only ones);
+        // `unblock_signals_in_child` empties the mask once more as a safeguard. Signals
+        // readygate's parent left ignored stay ignored.
         let mut command = Command::new(program);
         command.args(args);
         sys::unblock_signals_in_child(&mut command);
