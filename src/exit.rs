@@ -10,8 +10,8 @@ pub const READY: i32 = 0;
 pub const USAGE: i32 = 2;
 /// Not ready before `--timeout` (sysexits EX_UNAVAILABLE, as linkerd-await).
 pub const UNAVAILABLE: i32 = 69;
-/// Any other OS failure, such as the runtime or a signal handler failing to start (sysexits
-/// EX_OSERR).
+/// Any other OS failure, such as the runtime or the signal listener (blocked signals read
+/// through a signalfd) failing to start (sysexits EX_OSERR).
 pub const OS_ERROR: i32 = 71;
 /// The command exists but could not be executed (shell convention).
 pub const NOT_EXECUTABLE: i32 = 126;

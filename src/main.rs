@@ -128,7 +128,7 @@ fn listen(phase: Phase) -> Result<Listener, Failure> {
     Listener::new(phase).map_err(|e| {
         Failure::error(
             exit::OS_ERROR,
-            format!("cannot install signal handlers: {e}"),
+            format!("cannot set up the signal listener (block signals, open a signalfd): {e}"),
         )
     })
 }

@@ -24,10 +24,10 @@ use std::io::{self, Read};
 use std::os::fd::AsFd;
 
 use tokio::io::unix::AsyncFd;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use crate::signals::{self, Heard, Origin, Phase};
-use crate::sys;
+use crate::sys::{self, SignalSet};
 
 /// Size of one `struct signalfd_siginfo` as the kernel writes it.
 const RECORD: usize = 128;
@@ -58,51 +58,60 @@ pub fn decode(record: &[u8; RECORD]) -> Siginfo {
 pub struct Listener {
     fd: AsyncFd<File>,
     phase: Phase,
+    /// The signals readygate's parent left ignored (SIG_IGN), found as it started.
+    ignored: SignalSet,
     own_pid: u32,
     /// Records read but not handed out yet.
     queue: VecDeque<Siginfo>,
+    /// The absorbed signals already logged (bit N-1 for signal N): each is logged once only.
+    logged: u64,
 }
 
 impl Listener {
     /// Blocks the phase's signals and opens the signalfd that reads them. Must run on the main
     /// thread inside the runtime, before any other thread starts.
     pub fn new(phase: Phase) -> io::Result<Self> {
-        sys::block_signals(phase.blocked())?;
-        let fd = File::from(sys::signalfd(phase.read())?);
+        let ignored = sys::ignored_signals(signals::parent_may_ignore())?;
+        sys::block_signals(phase.blocked_unless_ignored(ignored))?;
+        let fd = File::from(sys::signalfd(phase.read_unless_ignored(ignored))?);
         Ok(Listener {
             fd: sys::async_readable(fd)?,
             phase,
+            ignored,
             own_pid: std::process::id(),
             queue: VecDeque::new(),
+            logged: 0,
         })
     }
 
-    /// Moves to `phase` (Job mode, once the command runs): the signals left pending so far are
-    /// read from now on, in the order the kernel queued them.
+    /// Moves to `phase` (Job mode, before the command starts): the signals left pending so far
+    /// are read from now on, once [`Listener::next`] is awaited. The kernel hands pending signals
+    /// over lowest number first, not in their order of arrival; only repeats of one real-time
+    /// signal keep their order among themselves (standard signals do not queue: one of each).
     pub fn enter(&mut self, phase: Phase) -> io::Result<()> {
-        sys::block_signals(phase.blocked())?;
-        sys::set_signalfd_mask(self.fd.get_ref().as_fd(), phase.read())?;
+        sys::block_signals(phase.blocked_unless_ignored(self.ignored))?;
+        sys::set_signalfd_mask(
+            self.fd.get_ref().as_fd(),
+            phase.read_unless_ignored(self.ignored),
+        )?;
         self.phase = phase;
         Ok(())
     }
 
     /// The next signal the phase acts on. Faults raised about readygate itself end it here, by
-    /// their default action; absorbed signals are logged and skipped.
-    pub async fn next(&mut self) -> Heard {
+    /// their default action; absorbed signals are logged and skipped. An error means the signalfd
+    /// cannot be read (a broken descriptor, never seen): nothing more will be heard from it.
+    pub async fn next(&mut self) -> io::Result<Heard> {
         loop {
             let info = match self.queue.pop_front() {
                 Some(info) => info,
-                None => match self.fill().await {
-                    Ok(()) => continue,
-                    // A signalfd read fails only if the descriptor is broken; nothing to hear.
-                    Err(e) => {
-                        debug!("cannot read signals: {e}");
-                        return std::future::pending().await;
-                    }
-                },
+                None => {
+                    self.fill().await?;
+                    continue;
+                }
             };
             if let Some(heard) = self.judge(info) {
-                return heard;
+                return Ok(heard);
             }
         }
     }
@@ -122,7 +131,7 @@ impl Listener {
     }
 
     /// What to do with one record: `None` when it is absorbed.
-    fn judge(&self, info: Siginfo) -> Option<Heard> {
+    fn judge(&mut self, info: Siginfo) -> Option<Heard> {
         let origin = signals::origin(info.code, info.sender, self.own_pid);
         match self.phase.heard(info.signal, origin) {
             Heard::Fault(signal) => {
@@ -132,12 +141,21 @@ impl Listener {
                 std::process::abort()
             }
             Heard::Absorbed(signal) => {
-                debug!(
-                    signal = signals::name(signal),
-                    origin = describe(origin),
-                    why = signals::rule(signal).map_or("", |rule| rule.why),
-                    "not passed on"
-                );
+                // Logged once per signal number: the log line is itself a write, and a SIGPIPE
+                // (stderr a closed pipe) or SIGXFSZ (stderr a file at its size limit) raised by
+                // one write would be raised again by the line about it, read, logged, forever.
+                if first_time(&mut self.logged, signal) {
+                    debug!(
+                        signal = signals::name(signal),
+                        origin = describe(origin),
+                        why = signals::rule(signal).map_or("", |rule| rule.why),
+                        "{} (logged once)",
+                        match self.phase {
+                            Phase::Gate => "ignored: does not end the wait",
+                            Phase::JobWait | Phase::JobRun => "not passed on to the command",
+                        }
+                    );
+                }
                 None
             }
             heard => Some(heard),
@@ -173,6 +191,17 @@ fn read_into(mut fd: &File, queue: &mut VecDeque<Siginfo>) -> io::Result<()> {
     Ok(())
 }
 
+/// Marks `signal` in `seen`; true the first time only.
+fn first_time(seen: &mut u64, signal: i32) -> bool {
+    let bit = u32::try_from(signal - 1)
+        .ok()
+        .and_then(|bit| 1u64.checked_shl(bit))
+        .unwrap_or(0);
+    let first = *seen & bit == 0;
+    *seen |= bit;
+    first
+}
+
 fn describe(origin: Origin) -> &'static str {
     match origin {
         Origin::Sent => "sent",
@@ -199,11 +228,17 @@ pub async fn unless_stopped<F: Future>(listener: &mut Listener, work: F) -> Resu
     }
 }
 
-/// The first signal that ends the wait.
+/// The first signal that ends the wait. If the signalfd cannot be read (never seen), the wait
+/// runs on to its own end (ready, or --timeout); signals stay blocked and are no longer heard.
 async fn stop(listener: &mut Listener) -> i32 {
     loop {
-        if let Heard::Stop(signal) = listener.next().await {
-            return signal;
+        match listener.next().await {
+            Ok(Heard::Stop(signal)) => return signal,
+            Ok(_) => {}
+            Err(e) => {
+                warn!("cannot read signals any more; they no longer end the wait: {e}");
+                return std::future::pending().await;
+            }
         }
     }
 }
@@ -211,6 +246,17 @@ async fn stop(listener: &mut Listener) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_signal_number_is_first_seen_once() {
+        let mut seen = 0;
+        assert!(first_time(&mut seen, libc::SIGPIPE));
+        assert!(!first_time(&mut seen, libc::SIGPIPE));
+        assert!(first_time(&mut seen, libc::SIGXFSZ));
+        assert!(first_time(&mut seen, 64));
+        assert!(!first_time(&mut seen, 64));
+        assert!(!first_time(&mut seen, libc::SIGXFSZ));
+    }
 
     #[test]
     fn a_record_is_decoded_at_the_kernels_offsets() {

@@ -39,15 +39,10 @@ pub enum Action {
     Fault,
     /// SIGKILL and SIGSTOP: the kernel lets no process catch, block or ignore them.
     Uncatchable,
-    /// Job mode: blocked, so it stays pending and never acts (see [`Signals::LibcReserved`]).
+    /// Job mode: blocked and never read, so it stays pending and never acts. While a plain gate
+    /// waits it ends the wait, as every signal does whose default action would end readygate
+    /// (see [`Signals::LibcReserved`]).
     Hold,
-}
-
-impl Action {
-    /// Whether Job mode passes the signal on to the command.
-    pub fn forwarded(self) -> bool {
-        matches!(self, Action::EndsWait | Action::Forward)
-    }
 }
 
 /// What the kernel does with a signal nobody handles (signal(7)).
@@ -102,10 +97,12 @@ pub enum Signals {
     /// The real-time signals libc keeps for its own threads: from the kernel's first
     /// real-time signal (32) up to, not including, `libc::SIGRTMIN()` (glibc keeps 32-33 for
     /// thread cancellation and setuid broadcasts, musl 32-34). Known only at run time, which
-    /// is why `SIGRTMIN()` is a function. libc refuses handlers for them, so readygate can
-    /// neither catch nor forward them; blocked, they cannot kill it either. Blocking them is
-    /// safe because readygate never uses what libc needs them for: it cancels no thread and
-    /// changes no user or group ID or resource limit across threads.
+    /// is why `SIGRTMIN()` is a function. readygate does not forward them (the command's libc
+    /// would take one for its own) and, blocked, they cannot kill it: in Job mode they stay
+    /// pending and never act; while a gate waits, one that is sent ends the wait like any signal
+    /// whose default action would end readygate (signal 32: exit 160). Blocking them is safe
+    /// because readygate never uses what libc needs them for: it cancels no thread and changes
+    /// no user or group ID or resource limit across threads.
     LibcReserved,
     /// The real-time signals applications may use: `SIGRTMIN()..=SIGRTMAX()`.
     RealTime,
@@ -311,9 +308,28 @@ fn numbers_where(keep: impl Fn(&Rule) -> bool) -> impl Iterator<Item = i32> {
         .flat_map(|rule| rule.signals.numbers())
 }
 
+// A `SignalSet` is the kernel's 64-bit form, right only where signals stop at 64. On a target
+// with more (MIPS has 128) `set_where` would fail, and an empty set would block nothing: refuse
+// to build there rather than run with every signal left at its default.
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+compile_error!("readygate's signal sets assume Linux on x86_64 or aarch64 (signals 1 to 64)");
+
 fn set_where(keep: impl Fn(&Rule) -> bool) -> SignalSet {
-    // Every number in the table is 1..=SIGRTMAX (64 on Linux), which a set holds.
+    // Every number in the table is 1..=SIGRTMAX, 64 on the targets allowed above, which a set
+    // holds: the default (empty) is never taken.
     SignalSet::of(numbers_where(keep)).unwrap_or_default()
+}
+
+/// The signals whose SIG_IGN, found as readygate starts, is its parent's wish to be honoured
+/// (see [`Phase::blocked_unless_ignored`]): every one but SIGPIPE (Rust's runtime ignores it
+/// before `main`, so its disposition says nothing of the parent; std resets it to the default in
+/// the command) and libc's reserved ones (glibc's `posix_spawn` leaves them ignored in every
+/// process it starts, asked or not: a parent written in Rust passes them on ignored).
+pub fn parent_may_ignore() -> impl Iterator<Item = i32> {
+    (1..=libc::SIGRTMAX()).filter(|&n| n != libc::SIGPIPE && !Signals::LibcReserved.contains(n))
 }
 
 /// What a listener is listening for: the phase of readygate's run.
@@ -331,19 +347,36 @@ pub enum Phase {
 
 impl Phase {
     /// The signals blocked in this phase (so that they stay pending until read, and never act
-    /// by their default action).
+    /// by their default action), when readygate's parent ignored none.
     pub fn blocked(self) -> SignalSet {
+        self.blocked_unless_ignored(SignalSet::default())
+    }
+
+    /// The signals read in this phase when readygate's parent ignored none; blocked ones not
+    /// read stay pending.
+    pub fn read(self) -> SignalSet {
+        self.read_unless_ignored(SignalSet::default())
+    }
+
+    /// The signals blocked in this phase when readygate's parent left `ignored` at SIG_IGN
+    /// (`nohup` ignores SIGHUP). A gate leaves those ignored: a blocked signal is queued even
+    /// when ignored, and read it would end the wait, which the parent asked not to happen. Job
+    /// mode still blocks them, to forward them once the command runs (the command inherits the
+    /// ignore, so for it they change nothing).
+    pub fn blocked_unless_ignored(self, ignored: SignalSet) -> SignalSet {
         match self {
-            Phase::Gate => set_where(|r| r.default.ends_the_process() && r.sent != Uncatchable),
+            Phase::Gate => set_where(|r| r.default.ends_the_process() && r.sent != Uncatchable)
+                .without(ignored),
             Phase::JobWait | Phase::JobRun => set_where(|r| r.sent != Uncatchable),
         }
     }
 
-    /// The signals read in this phase; blocked ones not read stay pending.
-    pub fn read(self) -> SignalSet {
+    /// The signals read in this phase when readygate's parent left `ignored` at SIG_IGN: an
+    /// ignored request to stop does not end Job mode's wait either, but is held for the command.
+    pub fn read_unless_ignored(self, ignored: SignalSet) -> SignalSet {
         match self {
-            Phase::Gate => Phase::Gate.blocked(),
-            Phase::JobWait => set_where(|r| r.sent == EndsWait),
+            Phase::Gate => Phase::Gate.blocked_unless_ignored(ignored),
+            Phase::JobWait => set_where(|r| r.sent == EndsWait).without(ignored),
             Phase::JobRun => set_where(|r| !matches!(r.sent, Uncatchable | Hold)),
         }
     }
@@ -594,5 +627,36 @@ mod tests {
         for n in [libc::SIGTSTP, libc::SIGCHLD, libc::SIGWINCH, libc::SIGURG] {
             assert!(!Phase::Gate.blocked().contains(n), "{}", name(n));
         }
+    }
+
+    #[test]
+    fn an_inherited_ignore_counts_except_for_sigpipe_and_libcs_own() {
+        let counted: Vec<i32> = parent_may_ignore().collect();
+        assert!(counted.contains(&libc::SIGHUP) && counted.contains(&libc::SIGRTMIN()));
+        assert!(!counted.contains(&libc::SIGPIPE));
+        assert!(!counted.iter().any(|&n| Signals::LibcReserved.contains(n)));
+    }
+
+    #[test]
+    fn signals_the_parent_ignored_end_no_wait_and_job_mode_still_forwards_them() {
+        let ignored = SignalSet::of([libc::SIGHUP, libc::SIGUSR1]).unwrap();
+        for n in [libc::SIGHUP, libc::SIGUSR1] {
+            let gate = (
+                Phase::Gate.blocked_unless_ignored(ignored),
+                Phase::Gate.read_unless_ignored(ignored),
+            );
+            assert!(!gate.0.contains(n) && !gate.1.contains(n), "{}", name(n));
+            assert!(Phase::JobWait.blocked_unless_ignored(ignored).contains(n));
+            assert!(!Phase::JobWait.read_unless_ignored(ignored).contains(n));
+            assert!(Phase::JobRun.blocked_unless_ignored(ignored).contains(n));
+            assert!(Phase::JobRun.read_unless_ignored(ignored).contains(n));
+        }
+        // The others are untouched.
+        assert!(Phase::Gate
+            .read_unless_ignored(ignored)
+            .contains(libc::SIGTERM));
+        assert!(Phase::JobWait
+            .read_unless_ignored(ignored)
+            .contains(libc::SIGTERM));
     }
 }

@@ -12,7 +12,7 @@ use std::ffi::OsString;
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tracing::{debug, info, warn};
 
@@ -20,6 +20,9 @@ use crate::exit;
 use crate::signalfd::Listener;
 use crate::signals::{self, Heard, Phase};
 use crate::sys::{self, Pid, Reaped};
+
+/// How often the command's exit is polled for if signals can no longer be read.
+const POLL: Duration = Duration::from_millis(100);
 
 /// How the supervised command ended.
 #[derive(Debug)]
@@ -58,9 +61,29 @@ impl<'a> Supervisor<'a> {
                 "no command to run",
             ));
         };
+        // A parent's SIGCHLD = SIG_IGN (inherited across exec) makes the kernel reap children
+        // itself and send no SIGCHLD: the loop below would never hear the command end. The
+        // default also passes to the command, which must not start with SIGCHLD ignored either.
+        if let Err(e) = sys::set_default_action(libc::SIGCHLD) {
+            return Ended::NotStarted(io::Error::new(
+                e.kind(),
+                format!("cannot give SIGCHLD its default action: {e}"),
+            ));
+        }
+        // Every signal is read from now on, those held during the wait first. Before the spawn,
+        // so a failure leaves no command running unsupervised; nothing is read (or lost) until
+        // `next` is awaited below, once the command runs.
+        if let Err(e) = self.signals.enter(Phase::JobRun) {
+            return Ended::NotStarted(io::Error::new(
+                e.kind(),
+                format!("cannot listen for the signals to forward to it: {e}"),
+            ));
+        }
         let started = Instant::now();
-        // std resets SIGPIPE in the child and exec resets the handlers; the mask is reset here
-        // (readygate blocks libc's reserved signals, and std may pass its mask on).
+        // std's exec path empties the mask and resets SIGPIPE to its default, and exec resets
+        // handlers (std's stack-overflow handlers are readygate's only ones);
+        // `unblock_signals_in_child` empties the mask once more as a safeguard. Signals
+        // readygate's parent left ignored stay ignored.
         let mut command = Command::new(program);
         command.args(args);
         sys::unblock_signals_in_child(&mut command);
@@ -73,16 +96,13 @@ impl<'a> Supervisor<'a> {
         };
         // The handle is dropped unwaited: the reaping loop below owns the child's status.
         drop(child);
-        // From now on every signal is read, those held during the wait first. If the listener
-        // cannot widen, they stay pending: the command still runs and is reaped.
-        if let Err(e) = self.signals.enter(Phase::JobRun) {
-            warn!("cannot listen for the signals to forward; they stay with readygate: {e}");
-        }
         info!(
             pid,
             command = %program.to_string_lossy(),
             "started the command"
         );
+        // Set once the signalfd cannot be read: reaping falls back to polling.
+        let mut deaf = false;
         loop {
             // Reap first: the command may have exited before its SIGCHLD was read.
             match reap_all(pid) {
@@ -99,7 +119,25 @@ impl<'a> Supervisor<'a> {
                 Ok(None) => {}
                 Err(e) => return Ended::Lost(e),
             }
-            match self.signals.next().await {
+            let heard = if deaf {
+                tokio::time::sleep(POLL).await;
+                Heard::Child
+            } else {
+                match self.signals.next().await {
+                    Ok(heard) => heard,
+                    Err(e) => {
+                        // Never seen; waiting for a SIGCHLD that cannot be read would hang Job
+                        // mode with the sidecar up. Polling still reaps and ends the job.
+                        warn!(
+                            "cannot read signals any more ({e}); polling for the command's \
+                             exit, and signals are no longer forwarded"
+                        );
+                        deaf = true;
+                        Heard::Child
+                    }
+                }
+            };
+            match heard {
                 Heard::Child => {}
                 // The command is not reaped yet (that happens only above), so its PID is still
                 // its own: the signal cannot reach a recycled PID.

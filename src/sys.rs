@@ -117,6 +117,11 @@ impl SignalSet {
         Ok(SignalSet(set))
     }
 
+    /// The signals of this set that are not in `other`.
+    pub fn without(self, other: SignalSet) -> Self {
+        SignalSet(self.0 & !other.0)
+    }
+
     /// Whether `signal` is in the set.
     pub fn contains(self, signal: i32) -> bool {
         u32::try_from(signal - 1).is_ok_and(|bit| bit < u64::BITS && self.0 & (1 << bit) != 0)
@@ -185,22 +190,12 @@ fn signalfd4(fd: libc::c_int, set: SignalSet) -> io::Result<libc::c_int> {
 /// default action is restored, the signal unblocked and raised at the calling thread. Returns
 /// only if that did not end the process, which the caller then must.
 pub fn die_by_default_action(signal: i32) {
-    // SAFETY: rt_sigaction reads one kernel sigaction from a live, all-zero array (SIG_DFL, no
-    // flags, empty mask, on every architecture) and writes nothing (null old action); the size is
-    // the kernel's 64-bit set. tgkill takes plain integers. Neither touches other memory.
+    let _ = set_default_action(signal);
+    if let Ok(set) = SignalSet::of([signal]) {
+        let _ = set_signal_mask(libc::SIG_UNBLOCK, set.0);
+    }
+    // SAFETY: tgkill, getpid and gettid take plain integers and touch no memory.
     unsafe {
-        let default = [0u64; 4];
-        let none: *mut u64 = std::ptr::null_mut();
-        libc::syscall(
-            libc::SYS_rt_sigaction,
-            signal,
-            default.as_ptr(),
-            none,
-            std::mem::size_of::<u64>(),
-        );
-        if let Ok(set) = SignalSet::of([signal]) {
-            let _ = set_signal_mask(libc::SIG_UNBLOCK, set.0);
-        }
         libc::syscall(
             libc::SYS_tgkill,
             libc::getpid(),
@@ -208,6 +203,59 @@ pub fn die_by_default_action(signal: i32) {
             signal,
         );
     }
+}
+
+/// Gives `signal` its default action (SIG_DFL) in readygate, and so in every child it starts
+/// from now on (a child inherits dispositions; exec keeps SIG_IGN and resets only handlers).
+pub fn set_default_action(signal: i32) -> io::Result<()> {
+    // SAFETY: rt_sigaction reads one kernel sigaction from a live, all-zero array (SIG_DFL, no
+    // flags, empty mask, on every architecture) and writes nothing (null old action); the size is
+    // the kernel's 64-bit set. It touches no other memory.
+    let result = unsafe {
+        let default = [0u64; 4];
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            signal,
+            default.as_ptr(),
+            std::ptr::null_mut::<u64>(),
+            std::mem::size_of::<u64>(),
+        )
+    };
+    match result {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+/// The signals among `signals` whose disposition is SIG_IGN now: the ones readygate's parent
+/// left ignored (`nohup`, `trap "" HUP`), since readygate itself ignores none (SIGPIPE aside:
+/// Rust's runtime ignores it before `main`, so its inherited disposition cannot be known).
+pub fn ignored_signals(signals: impl IntoIterator<Item = i32>) -> io::Result<SignalSet> {
+    let mut ignored = Vec::new();
+    for signal in signals {
+        // The kernel's struct sigaction on x86_64 and aarch64: handler, flags, restorer, mask;
+        // four words, the handler first.
+        let mut old = [0u64; 4];
+        // SAFETY: rt_sigaction with a null new action changes nothing and writes one kernel
+        // sigaction (32 bytes on these architectures) into `old`, a live array of that size; the
+        // size is the kernel's 64-bit set.
+        let result = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                std::ptr::null::<u64>(),
+                old.as_mut_ptr(),
+                std::mem::size_of::<u64>(),
+            )
+        };
+        if result != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if old[0] == libc::SIG_IGN as u64 {
+            ignored.push(signal);
+        }
+    }
+    SignalSet::of(ignored)
 }
 
 /// The raw `rt_sigprocmask` system call: `how` (SIG_BLOCK, SIG_SETMASK, ...) with the kernel's
@@ -233,13 +281,15 @@ fn set_signal_mask(how: libc::c_int, set: u64) -> io::Result<()> {
 }
 
 /// Makes the process `command` starts (spawned, or exec'd in readygate's place) begin with no
-/// signal blocked, whatever readygate blocks. std does not guarantee it: `Command::exec` keeps the
-/// mask, and with glibc's `posix_spawn` (what `Command::spawn` uses when it can) the child gets
-/// the parent's mask back before exec (seen with strace on glibc 2.36).
+/// signal blocked, whatever readygate blocks. std's own exec path (`do_exec`) already empties the
+/// mask after fork; this is a safeguard that does not depend on std's internals, and a `pre_exec`
+/// closure also keeps std from using glibc's `posix_spawn`, so `Command::spawn` always takes that
+/// path.
 pub fn unblock_signals_in_child(command: &mut Command) {
     // SAFETY: the closure runs in the child between fork and exec (or, for `Command::exec`, in
-    // readygate just before exec), where only async-signal-safe work is allowed: `set_signal_mask` makes one system call on a stack
-    // value, allocates nothing and takes no lock (an error is an OS code, not an allocation).
+    // readygate just before exec), where only async-signal-safe work is allowed:
+    // `set_signal_mask` makes one system call on a stack value, allocates nothing and takes no
+    // lock (an error is an OS code, not an allocation).
     unsafe { command.pre_exec(|| set_signal_mask(libc::SIG_SETMASK, 0)) };
 }
 

@@ -1,14 +1,17 @@
 //! Job mode, signals the kernel raises about readygate itself: they keep their meaning and are
 //! never passed to the command. A SIGPIPE from readygate's own write to a closed stderr and a
 //! SIGXFSZ from its own file-size limit are dropped (readygate runs on, the command never hears
-//! them), while a real fault still ends readygate by its default action, although Job mode
-//! blocks every signal someone could send.
+//! them, and with -v the line about one does not raise the next), while a real fault still ends
+//! readygate by its default action, although Job mode blocks every signal someone could send.
 
 mod support;
 
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
+use support::endpoint::{Behaviour, Endpoint};
 use support::proxy::{Proxy, QuitReply};
 use support::sigrec::{assert_running, job, round_trip, Record, DEADLINE, RECORDER_CODE};
 use support::{eventually, Watched};
@@ -38,6 +41,66 @@ fn sigpipe_from_readygates_own_write_to_a_closed_stderr_is_not_passed_on() {
     assert_eq!(status.code(), Some(RECORDER_CODE), "{status:?}");
     assert_eq!(record.signals(), vec![libc::SIGUSR1; ROUNDS]);
     assert_eq!(proxy.quits().len(), 1);
+}
+
+/// Iterations of a shell loop the command runs before it reads readygate's write count: time
+/// in which readygate, were it caught in a loop of logging its own SIGPIPE, would write thousands
+/// of times.
+const BUSY: usize = 20_000;
+
+#[test]
+fn with_v_a_sigpipe_from_its_own_log_line_is_not_logged_over_and_over() {
+    let ready = Arc::new(AtomicBool::new(false));
+    let flag = ready.clone();
+    let readiness = Endpoint::scripted("127.0.0.1:0", move |_| {
+        let status = if flag.load(Ordering::SeqCst) {
+            200
+        } else {
+            503
+        };
+        Behaviour::Status(status, Vec::new())
+    });
+    let proxy = Proxy::start(true, QuitReply::Ok);
+    let io = support::temp_path("own-sigpipe-v.io");
+    let _ = std::fs::remove_file(&io);
+    // The command's parent is readygate: it copies readygate's I/O counters after its work.
+    let script = format!(
+        "i=0; while [ $i -lt {BUSY} ]; do i=$((i+1)); done; cat /proc/$PPID/io > '{}'; exit 3",
+        io.display()
+    );
+    let mut child = support::readygate()
+        .args([
+            "-v",
+            "--url",
+            &readiness.url(),
+            "--quit-url",
+            &proxy.quit_url(),
+        ])
+        .args(["-S", "--"])
+        .args(support::sh(&script))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn readygate");
+    eventually("the first probe", DEADLINE, || readiness.hits() >= 1);
+    // Close the only read end: every debug line from now on raises SIGPIPE at readygate, and
+    // the one about that SIGPIPE would raise the next.
+    drop(child.stderr.take());
+    ready.store(true, Ordering::SeqCst);
+    let status = support::wait_with_deadline(&mut child, support::RUN_DEADLINE);
+    assert_eq!(status.code(), Some(3), "{status:?}");
+    assert_eq!(proxy.quits().len(), 1);
+    let counters = std::fs::read_to_string(&io).expect("the command copied readygate's counters");
+    let _ = std::fs::remove_file(&io);
+    let writes: u64 = counters
+        .lines()
+        .find_map(|l| l.strip_prefix("syscw:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no syscw in {counters}"));
+    assert!(
+        writes < 200,
+        "readygate made {writes} write calls by the time the command ended"
+    );
 }
 
 #[test]

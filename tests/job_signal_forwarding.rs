@@ -2,7 +2,8 @@
 //! can be sent, a sent SIGSEGV, SIGPIPE or SIGURG included, reaches the command and leaves
 //! readygate running, as a plain process and as PID 1, whether sent with kill or sigqueue; the
 //! ones it keeps (SIGCHLD, libc's own real-time signals) neither reach the command nor end
-//! readygate; stop signals stop the command, never readygate. The command is the signal recorder
+//! readygate; stop signals stop the command, never readygate; signals held during the wait all
+//! reach it once it runs, lowest number first. The command is the signal recorder
 //! (`support::sigrec`). What the kernel raises about readygate itself: `job_own_signals.rs`.
 
 mod support;
@@ -126,9 +127,11 @@ fn the_command_starts_with_no_signal_blocked_or_ignored() {
     assert_eq!(record.started_with("SigIgn:"), 0, "{:?}", record.lines());
 }
 
-/// Starts `cmd` with every signal at its default action, as a container runtime starts it. A
-/// process started by glibc's posix_spawn (this test, and readygate through `Command`) has
-/// libc's own real-time signals ignored, which would hide whether readygate holds them.
+/// Starts `cmd` with libc's own real-time signals at their default action, as a container
+/// runtime starts it. glibc's posix_spawn leaves them ignored in the process it starts, and this
+/// test binary is started that way (cargo's `Command::spawn` uses it); inherited by readygate, an
+/// ignore would hide whether readygate holds them. (readygate itself never uses posix_spawn: its
+/// `pre_exec` closure makes std fork and exec.)
 fn with_default_dispositions(cmd: &mut Command) {
     use std::os::unix::process::CommandExt;
     let reserved: Vec<i32> = (1..=libc::SIGRTMAX())
@@ -324,5 +327,129 @@ fn a_sigqueued_signal_reaches_the_command_like_a_sent_one() {
         record.signals(),
         [libc::SIGRTMIN() + 1, libc::SIGSEGV, libc::SIGUSR1]
     );
+    assert_eq!(proxy.quits().len(), 1, "{}", result.stderr);
+}
+
+/// `holdkill PROGRAM ARGS...`: runs PROGRAM under a seccomp filter that passes each of its
+/// kill(2) calls to this program (SECCOMP_RET_USER_NOTIF), which lets them all proceed
+/// unchanged, but not the first until a line arrives on its stdin. The test so holds readygate's
+/// first forward until the command's handlers are in place; the kernel still hands readygate the
+/// held signals in its own order. Exits with PROGRAM's status.
+const HOLDKILL: &str = r#"
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#if defined(__x86_64__)
+#define ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define ARCH AUDIT_ARCH_AARCH64
+#endif
+int main(int argc, char **argv) {
+    if (argc < 2) return 98;
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_kill, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { sizeof filter / sizeof filter[0], filter };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) return 96;
+    int notes = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                        &prog);
+    if (notes < 0) return 95;
+    pid_t pid = fork();
+    if (pid < 0) return 93;
+    if (pid == 0) {
+        close(notes);
+        execv(argv[1], argv + 1);
+        _exit(94);
+    }
+    int exited = syscall(SYS_pidfd_open, pid, 0);
+    if (exited < 0) return 92;
+    int released = 0;
+    for (;;) {
+        struct pollfd fds[2] = { { notes, POLLIN, 0 }, { exited, POLLIN, 0 } };
+        if (poll(fds, 2, -1) < 0) return 91;
+        if (fds[1].revents) break;
+        if (!(fds[0].revents & POLLIN)) continue;
+        struct seccomp_notif request;
+        memset(&request, 0, sizeof request);
+        if (ioctl(notes, SECCOMP_IOCTL_NOTIF_RECV, &request)) continue;
+        if (!released) {
+            char c;
+            while (read(0, &c, 1) == 1 && c != '\n') {}
+            released = 1;
+        }
+        struct seccomp_notif_resp reply;
+        memset(&reply, 0, sizeof reply);
+        reply.id = request.id;
+        reply.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        ioctl(notes, SECCOMP_IOCTL_NOTIF_SEND, &reply);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid) return 90;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+"#;
+
+#[test]
+fn signals_held_during_the_wait_all_reach_the_command_lowest_number_first() {
+    use std::io::Write;
+    let (low, high) = (libc::SIGRTMIN() + 1, libc::SIGRTMIN() + 5);
+    let ready = Arc::new(AtomicBool::new(false));
+    let flag = ready.clone();
+    let readiness = Endpoint::scripted("127.0.0.1:0", move |_| {
+        let status = if flag.load(Ordering::SeqCst) {
+            200
+        } else {
+            503
+        };
+        Behaviour::Status(status, Vec::new())
+    });
+    let proxy = Proxy::start(true, QuitReply::Ok);
+    let record = Record::new("held");
+    let inner = readygate();
+    let mut held = Command::new(support::cc::binary("holdkill", HOLDKILL));
+    for (key, value) in inner.get_envs() {
+        match value {
+            Some(value) => held.env(key, value),
+            None => held.env_remove(key),
+        };
+    }
+    held.arg(inner.get_program())
+        .args(["--url", &readiness.url(), "--quit-url", &proxy.quit_url()])
+        .args(["-S", "--"])
+        .arg(support::sigrec::sigrec())
+        .arg(record.path())
+        .args(["3", &RECORDER_CODE.to_string()])
+        .stdin(Stdio::piped());
+    let mut child = Watched::spawn(&mut held);
+    eventually("the first probe", DEADLINE, || readiness.hits() >= 1);
+    let gate = support::first_child(child.pid()).expect("readygate runs under holdkill");
+    // Sent in this order while the wait holds them: high, low, high again.
+    for signal in [high, low, high] {
+        support::kill(gate, signal);
+    }
+    assert_running(gate, "signals held during the wait");
+    ready.store(true, Ordering::SeqCst);
+    eventually("the recorder to start", DEADLINE, || record.ready());
+    // readygate's first forward waits in holdkill until now: the recorder is ready for it.
+    let mut release = child.child.stdin.take().expect("holdkill's stdin");
+    release.write_all(b"go\n").expect("release the forwards");
+    let result = child.finish();
+    result.assert_code(RECORDER_CODE);
+    // Each arrived, the repeat too; the kernel handed them to readygate lowest number first.
+    assert_eq!(record.signals(), [low, high, high], "{}", result.stderr);
     assert_eq!(proxy.quits().len(), 1, "{}", result.stderr);
 }
