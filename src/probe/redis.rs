@@ -12,7 +12,9 @@ use crate::probe::wire::Protocol;
 /// `PING` as a RESP array, as every client library sends it.
 const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
 
-/// The longest reply line read: Redis's error lines are one short sentence.
+/// The most reply bytes read. Redis's error lines are one short sentence, except the `-DENIED`
+/// of protected mode (1,067 bytes in Redis 7.0): an error line longer than this is judged on its
+/// first `MAX_REPLY` bytes, which is all a reason keeps of it anyway.
 pub const MAX_REPLY: usize = 512;
 
 /// The protocol `redis://` targets speak.
@@ -36,10 +38,14 @@ pub fn judge(reply: &[u8]) -> Verdict {
     if first != b'+' && first != b'-' {
         return reason::foreign(REDIS.reply, reply);
     }
-    let Some(end) = reply.iter().position(|&b| b == b'\n') else {
-        return Verdict::NeedMore;
+    // Only the first MAX_REPLY bytes count, so the verdict on them stands whatever follows.
+    let bounded = &reply[..reply.len().min(MAX_REPLY)];
+    let line = match bounded.iter().position(|&b| b == b'\n') {
+        Some(end) => &reply[1..end],
+        // An error line longer than the bound (protected mode's `-DENIED`): its start is enough.
+        None if first == b'-' && bounded.len() == MAX_REPLY => &bounded[1..],
+        None => return Verdict::NeedMore,
     };
-    let line = &reply[1..end];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if first == b'+' {
         return if line == b"PONG" {
@@ -126,6 +132,22 @@ mod tests {
             refused("TRYAGAIN Multiple keys request during rehashing of slot")
         );
         assert_eq!(judge(b"-\r\n"), refused("an empty error"));
+    }
+
+    #[test]
+    fn protected_modes_denied_longer_than_the_bound_is_not_ready_in_its_own_words() {
+        let denied = captured("redis-denied");
+        assert!(denied.len() > MAX_REPLY, "{}", denied.len());
+        let words = refused(
+            "DENIED Redis is running in protected mode because protected mode is enabled and no \
+             password is set for the default user…",
+        );
+        // What the probe reads of it (a buffer of MAX_REPLY bytes), and the whole: one verdict.
+        assert_eq!(judge(&denied[..MAX_REPLY]), words);
+        assert_eq!(judge(&denied), words);
+        for cut in 0..MAX_REPLY {
+            assert_eq!(judge(&denied[..cut]), Verdict::NeedMore, "{cut}");
+        }
     }
 
     #[test]
