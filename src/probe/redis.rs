@@ -1,8 +1,9 @@
 //! A `redis://` target: one `PING`, and the first reply line judged.
 //!
-//! `+PONG` is a live server. So is an error that only a live server that wants authentication
-//! sends (`-NOAUTH`, `-WRONGPASS`, `-NOPERM`, an `-ERR` about AUTH): readygate authenticates to
-//! nothing, and the application will. Any other error (`-LOADING` while the dataset loads,
+//! `+PONG` is a live server. So are the errors a live Redis answers PING with when it wants the
+//! client to authenticate first (`-NOAUTH`, `-NOPERM`, and `-ERR operation not permitted` from
+//! Redis before 2.8): readygate authenticates to nothing, and the application will. Any other
+//! error (`-LOADING` while the dataset loads,
 //! `-BUSY` while a script runs, `-MASTERDOWN` on a replica cut off from its master,
 //! `-TRYAGAIN`, `-DENIED` in protected mode) is not ready, in the server's own words.
 
@@ -26,8 +27,16 @@ pub const REDIS: Protocol = Protocol {
     judge,
 };
 
-/// Error codes that prove a live server that wants the client to authenticate first.
-const WANTS_AUTH: [&str; 3] = ["NOAUTH", "WRONGPASS", "NOPERM"];
+/// Error codes a live Redis answers PING with when the client must authenticate first: `NOAUTH`
+/// (a password is required; Redis 2.8 and later) and `NOPERM` (Redis 6's ACLs: the connection's
+/// default user may not run PING). These are what Redis's own replica accepts as its master's
+/// answer to PING (replication.c, syncWithMaster). Not `WRONGPASS`, the answer to AUTH, which
+/// readygate never sends; not any `-ERR` that mentions auth, which a proxy may say for itself.
+const WANTS_AUTH: [&str; 2] = ["NOAUTH", "NOPERM"];
+
+/// What Redis before 2.8 answered any command but AUTH when a password was required (Redis's
+/// replica still accepts it from a master).
+const OLD_NOAUTH: &[u8] = b"ERR operation not permitted";
 
 /// Judges the bytes read so far in reply to `PING` (pure: bytes in, verdict out).
 pub fn judge(reply: &[u8]) -> Verdict {
@@ -54,10 +63,9 @@ pub fn judge(reply: &[u8]) -> Verdict {
             reason::foreign(REDIS.reply, reply)
         };
     }
-    let text = String::from_utf8_lossy(line);
-    let code = text.split_whitespace().next().unwrap_or("");
-    let about_auth = code == "ERR" && text.to_ascii_lowercase().contains("auth");
-    if WANTS_AUTH.contains(&code) || about_auth {
+    let code = line.split(|&b| b == b' ').next().unwrap_or_default();
+    let code = std::str::from_utf8(code).unwrap_or_default();
+    if WANTS_AUTH.contains(&code) || line == OLD_NOAUTH {
         return Verdict::Ready(format!(
             "-{code}: a live Redis that wants the client to authenticate"
         ));
@@ -93,17 +101,51 @@ mod tests {
 
     #[test]
     fn a_server_that_wants_a_password_or_an_acl_user_is_ready() {
-        for name in ["redis-noauth", "redis-noperm"] {
-            assert!(
-                matches!(judge(&captured(name)), Verdict::Ready(_)),
+        for (name, code) in [("redis-noauth", "NOAUTH"), ("redis-noperm", "NOPERM")] {
+            assert_eq!(
+                judge(&captured(name)),
+                Verdict::Ready(format!(
+                    "-{code}: a live Redis that wants the client to authenticate"
+                )),
                 "{name}"
             );
         }
+        // Redis 6.0's NOPERM for PING, and what Redis before 2.8 answered without AUTH.
         for line in [
-            &b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"[..],
-            b"-ERR AUTH <password> called without any password configured\r\n",
+            &b"-NOPERM this user has no permissions to run the 'ping' command or its \
+               subcommand\r\n"[..],
+            b"-ERR operation not permitted\r\n",
         ] {
             assert!(matches!(judge(line), Verdict::Ready(_)), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn errors_that_merely_mention_auth_are_not_ready() {
+        for (line, said) in [
+            // A proxy speaking for itself, not a Redis.
+            (&b"-ERR unauthorized\r\n"[..], "ERR unauthorized"),
+            (
+                b"-ERR AUTH <password> called without any password configured\r\n",
+                "ERR AUTH <password> called without any password configured",
+            ),
+            // The answer to AUTH, which readygate never sends.
+            (
+                b"-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+                "WRONGPASS invalid username-password pair or user is disabled.",
+            ),
+            // Only the exact words of old Redis, and only the exact codes.
+            (
+                b"-ERR operation not permitted here\r\n",
+                "ERR operation not permitted here",
+            ),
+            (b"-NOAUTHX\r\n", "NOAUTHX"),
+            (
+                b"-noauth Authentication required.\r\n",
+                "noauth Authentication required.",
+            ),
+        ] {
+            assert_eq!(judge(line), refused(said), "{line:?}");
         }
     }
 
