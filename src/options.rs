@@ -348,7 +348,9 @@ pub const SPECS: &[Spec] = &[
         default: Default::Value("100ms"),
         help: "A tcp:// target counts as ready once a connection is accepted and the peer has \
                neither closed nor reset it for this long (or has sent a byte): a mesh proxy with \
-               no upstream accepts, then closes at once (0: the connection alone).",
+               no upstream accepts, then closes at once (0: the connection alone). Part of the \
+               attempt: an attempt whose --request-timeout cannot hold it in full after the \
+               connect is not ready.",
         read_by: Modes::WAITS,
         set: |o, v| put(&mut o.tcp_settle, parse::duration(v)),
     },

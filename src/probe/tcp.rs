@@ -1,5 +1,8 @@
 //! A `tcp://` target: ready once a connection is accepted and the peer keeps it for the settle
-//! time (--tcp-settle), or sends a byte first.
+//! time (--tcp-settle), or sends a byte first. The settle time is watched in full or not at all:
+//! when the attempt's --request-timeout ends before it (a slow connect, or a settle time longer
+//! than the request timeout), the attempt is not ready, since the peer might have dropped the
+//! connection just after.
 //!
 //! Why not the connect alone: once a mesh captures outbound traffic, every connect succeeds,
 //! because the local proxy accepts it; Envoy then closes the connection within a fraction of a
@@ -25,7 +28,8 @@ use crate::net;
 use crate::probe::reason::{Outcome, Reason};
 use crate::target::Target;
 
-/// Connects, then watches the connection for `settle` (cut short by `deadline`, the attempt's).
+/// Connects, then watches the connection for `settle`; `deadline` (the attempt's, `limit` after
+/// its start) bounds both.
 pub async fn probe(
     target: &Target,
     settle: Duration,
@@ -48,8 +52,11 @@ pub async fn probe(
     if settle.is_zero() {
         return Outcome::Ready;
     }
-    let until = deadline.min(Instant::now() + settle);
+    let settled = Instant::now() + settle;
+    let until = deadline.min(settled);
     match timeout_at(until, first_news(&stream)).await {
+        // The attempt's time ran out first: open and silent so far proves nothing yet.
+        Err(_) if until < settled => Outcome::NotReady(Reason::SettleCut { settle, limit }),
         // Still open and silent at the end of the settle time: a server that waits for its
         // client to speak first.
         Err(_) => Outcome::Ready,
