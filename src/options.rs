@@ -300,8 +300,9 @@ pub const SPECS: &[Spec] = &[
         env: "READYGATE_REQUEST_TIMEOUT",
         takes: Takes::Value("DUR"),
         default: Default::Value("1s"),
-        help: "Bound on one attempt (connect and response head); a hung endpoint never stalls the \
-               gate beyond it.",
+        help: "Bound on one attempt: the connect, then the response head (http://), the \
+               server's first reply (redis://, postgres://, mysql://) or the --tcp-settle window \
+               (tcp://); a hung endpoint never stalls the gate beyond it.",
         read_by: Modes::WAITS,
         set: |o, v| put(&mut o.request_timeout, positive_duration(v)),
     },
