@@ -283,7 +283,7 @@ pub fn foreign(expected: &'static str, reply: &[u8]) -> Verdict {
 
 /// The first line of another protocol's reply, to name it in a reason: only when it is text
 /// (a banner, an HTTP status line); binary bytes would print as noise.
-pub fn foreign_text(reply: &[u8]) -> Option<String> {
+fn foreign_text(reply: &[u8]) -> Option<String> {
     let line = reply.split(|&b| b == b'\n' || b == b'\r').next()?;
     let text = std::str::from_utf8(line).ok()?;
     if text.chars().any(|c| c.is_control() && c != '\t') {
@@ -333,7 +333,10 @@ fn strip_escapes(text: &str) -> String {
 
 /// Zero-width and bidirectional control characters, which can disguise log text.
 fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    matches!(
+        c,
+        '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'
+    )
 }
 
 #[cfg(test)]
@@ -356,7 +359,8 @@ mod tests {
 
     #[test]
     fn escape_sequences_and_control_characters_are_removed() {
-        let body = b"\x1b[31mred\x1b[0m \x1b]0;title\x07ok\x00\x08\x7f \xe2\x80\xaeevil\x1b]8;;http://x\x1b\\";
+        let body = b"\x1b[31mred\x1b[0m \x1b]0;title\x07ok\x00\x08\x7f \
+                     \xe2\x80\xaeevil\x1b]8;;http://x\x1b\\";
         assert_eq!(first_line(body), Some("red ok evil".into()));
     }
 

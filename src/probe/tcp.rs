@@ -26,6 +26,7 @@ use tokio::time::{timeout_at, Instant};
 
 use crate::net;
 use crate::probe::reason::{Outcome, Reason};
+use crate::probe::wire;
 use crate::target::Target;
 
 /// Connects, then watches the connection for `settle`; `deadline` (the attempt's, `limit` after
@@ -36,17 +37,11 @@ pub async fn probe(
     deadline: Instant,
     limit: Duration,
 ) -> Outcome {
-    let dropped = || {
-        Outcome::NotReady(Reason::DroppedAtOnce {
-            authority: target.authority(),
-            protocol: None,
-        })
-    };
     let stream = match timeout_at(deadline, net::connect(target)).await {
         Ok(Ok(stream)) => stream,
-        // Accepted and reset before connect() returned: the same news as a reset after it.
-        Ok(Err(net::Failure::Reset)) if !settle.is_zero() => return dropped(),
-        Ok(Err(failure)) => return Outcome::NotReady(failure.into()),
+        // With no settle time the connect alone decides: a reset is a failed connect.
+        Ok(Err(failure)) if settle.is_zero() => return Outcome::NotReady(failure.into()),
+        Ok(Err(failure)) => return wire::connect_failed(target, None, failure),
         Err(_) => return Outcome::NotReady(Reason::NoReply { within: limit }),
     };
     if settle.is_zero() {
@@ -61,7 +56,7 @@ pub async fn probe(
         // client to speak first.
         Err(_) => Outcome::Ready,
         Ok(News::Byte) => Outcome::Ready,
-        Ok(News::Dropped) => dropped(),
+        Ok(News::Dropped) => wire::dropped(target, None),
         Ok(News::Failed(e)) => Outcome::NotReady(Reason::Transport(net::Failure::Other(format!(
             "connection failed after it was accepted: {e}"
         )))),
