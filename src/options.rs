@@ -322,8 +322,9 @@ pub const SPECS: &[Spec] = &[
         env: "READYGATE_REQUEST_TIMEOUT",
         takes: Takes::Value("DUR"),
         default: Default::Value("1s"),
-        help: "Bound on one attempt (connect and response head); a hung endpoint never stalls the \
-               gate beyond it.",
+        help: "Bound on one attempt: the connect, then the response head (http://), the \
+               server's first reply (redis://, postgres://, mysql://) or the --tcp-settle window \
+               (tcp://); a hung endpoint never stalls the gate beyond it.",
         read_by: Modes::WAITS,
         set: |o, v| put(&mut o.request_timeout, positive_duration(v)),
     },
@@ -370,7 +371,9 @@ pub const SPECS: &[Spec] = &[
         default: Default::Value("100ms"),
         help: "A tcp:// target counts as ready once a connection is accepted and the peer has \
                neither closed nor reset it for this long (or has sent a byte): a mesh proxy with \
-               no upstream accepts, then closes at once (0: the connection alone).",
+               no upstream accepts, then closes at once (0: the connection alone). Part of the \
+               attempt: an attempt whose --request-timeout cannot hold it in full after the \
+               connect is not ready.",
         read_by: Modes::WAITS,
         set: |o, v| put(&mut o.tcp_settle, parse::duration(v)),
     },

@@ -192,7 +192,10 @@ impl FromStr for Target {
         refuse_userinfo(&kind, rest)?;
         let uri: Uri = text
             .parse()
-            .map_err(|e| format!("not a valid URL ({e}); {HINT}"))?;
+            .map_err(|e| match ipv6_hint(&name, rest, default_port) {
+                Some(hint) => format!("not a valid URL ({e}); {hint}"),
+                None => format!("not a valid URL ({e}); {HINT}"),
+            })?;
         let authority = uri.authority().ok_or_else(|| format!("no host; {HINT}"))?;
         let host_text = authority.host().to_string();
         if host_text.is_empty() {
@@ -214,7 +217,8 @@ impl FromStr for Target {
             .rsplit_once(':')
             .filter(|(_, p)| !p.contains(']'))
             .map(|(_, p)| p);
-        let port = match (port_text, default_port) {
+        // RFC 3986 (3.2.3): an empty port (`redis://cache:`) is the scheme's default.
+        let port = match (port_text.filter(|p| !p.is_empty()), default_port) {
             (Some(text), _) => match text.parse::<u16>() {
                 Ok(0) => return Err("port 0 is not a valid target".to_string()),
                 Ok(port) => port,
@@ -232,6 +236,34 @@ impl FromStr for Target {
             port,
         })
     }
+}
+
+/// For a URL the parser refused: how to write it when its authority is an IPv6 address without
+/// brackets (`redis://::1`, `redis://::1:6380`), else `None`. Only an address is repeated, in
+/// its canonical form, and a port of digits.
+fn ipv6_hint(scheme: &str, rest: &str, default_port: Option<u16>) -> Option<String> {
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.starts_with('[') || authority.matches(':').count() < 2 {
+        return None;
+    }
+    // `::1:6380` is read as `::1` and port 6380, as its writer most likely meant.
+    let split = authority.rsplit_once(':').and_then(|(addr, port)| {
+        let digits = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+        Some((
+            addr.parse::<Ipv6Addr>().ok()?,
+            digits.then(|| port.to_string())?,
+        ))
+    });
+    let (addr, port) = match split {
+        Some(split) => split,
+        None => {
+            let port = default_port.map_or_else(|| "PORT".to_string(), |p| p.to_string());
+            (authority.parse::<Ipv6Addr>().ok()?, port)
+        }
+    };
+    Some(format!(
+        "an IPv6 address goes in brackets: {scheme}://[{addr}]:{port}"
+    ))
 }
 
 /// Refuses user information (`user:password@host`). `rest` is what follows `scheme://`. An HTTP
@@ -578,6 +610,39 @@ mod tests {
             assert_eq!((t.kind(), t.port()), (&kind, port), "{url}");
             assert!(t.kind().is_protocol());
         }
+    }
+
+    #[test]
+    fn an_empty_port_is_the_schemes_default_and_a_tcp_url_still_needs_one() {
+        for (url, port) in [
+            ("redis://cache:", 6379),
+            ("postgres://db:/", 5432),
+            ("mysql://[::1]:", 3306),
+            ("http://localhost:/ready", 80),
+        ] {
+            assert_eq!(parse(url).port(), port, "{url}");
+        }
+        let err = "tcp://db:".parse::<Target>().expect_err("tcp://db:");
+        assert!(err.starts_with("a tcp:// URL needs a port"), "{err}");
+    }
+
+    #[test]
+    fn an_ipv6_address_without_brackets_is_shown_how_to_write_it() {
+        for (bad, hint) in [
+            ("redis://::1", "redis://[::1]:6379"),
+            ("redis://::1:6380", "redis://[::1]:6380"),
+            ("postgres://fe80::1/", "postgres://[fe80::1]:5432"),
+            ("tcp://2001:db8::7", "tcp://[2001:db8::7]:PORT"),
+        ] {
+            let err = bad.parse::<Target>().expect_err(bad);
+            assert!(
+                err.ends_with(&format!("; an IPv6 address goes in brackets: {hint}")),
+                "{bad}: {err}"
+            );
+        }
+        // Not an address: the usual hint.
+        let err = "redis://a:b:c".parse::<Target>().expect_err("a:b:c");
+        assert!(err.ends_with(HINT), "{err}");
     }
 
     #[test]

@@ -72,6 +72,55 @@ fn a_redis_that_wants_a_password_is_ready_on_noauth_without_being_given_one() {
 }
 
 #[test]
+fn protected_modes_denied_to_a_client_not_on_127_0_0_1_is_not_ready_in_the_servers_words() {
+    let Some(ns) = Netns::new() else { return };
+    // Redis counts only 127.0.0.1 and ::1 as local. Through a mesh it sees 127.0.0.6 or the
+    // pod's address; here, a route that makes connections to 127.0.0.3 come from 127.0.0.3.
+    ns.run(
+        "ip",
+        &[
+            "route",
+            "add",
+            "local",
+            "127.0.0.3/32",
+            "dev",
+            "lo",
+            "table",
+            "local",
+            "src",
+            "127.0.0.3",
+        ],
+    );
+    // No password and protected mode on (the default; the helper turns it off).
+    let Some(redis) = db::redis(
+        &ns,
+        "redis-denied",
+        "127.0.0.3",
+        &["--protected-mode", "yes"],
+    ) else {
+        return;
+    };
+    redis.wait_for_log("Ready to accept connections");
+    let result = support::run(ns.readygate().args([
+        "--mesh",
+        "none",
+        "--url",
+        "redis://127.0.0.3",
+        "-t",
+        "1s",
+    ]));
+    // The reply is 1,067 bytes: more than the probe reads, and judged on what it read.
+    let line = result.timeout_line();
+    assert!(
+        line.contains(
+            "(Redis answered \"DENIED Redis is running in protected mode because protected \
+             mode is enabled and no password is set for the default user…\")"
+        ),
+        "{line}"
+    );
+}
+
+#[test]
 fn a_replica_cut_off_from_its_master_is_not_ready_until_the_master_is_up() {
     let Some(ns) = Netns::new() else { return };
     let Some(_replica) = db::redis(

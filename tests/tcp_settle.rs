@@ -1,13 +1,16 @@
 //! `tcp://` targets through a mesh: a connection the peer closes or resets at once, before a
 //! byte, is a proxy with no upstream and not ready; a peer that keeps the connection for
-//! --tcp-settle, or sends a banner, is ready. readygate sends nothing on a tcp:// connection.
+//! --tcp-settle, or sends a banner, is ready; a settle time the request timeout cuts short is
+//! not. readygate sends nothing on a tcp:// connection.
 
 mod support;
 
+use std::process::Command;
 use std::time::Duration;
 
+use support::netns::{in_private_netns, which};
 use support::wire::{Act, Peer, Then};
-use support::{eventually, readygate, run, Run};
+use support::{can_run, eventually, readygate, run, Run};
 
 fn tcp(peer: &Peer, extra: &[&str]) -> Run {
     run(readygate().args(["--url", &peer.url("tcp")]).args(extra))
@@ -46,26 +49,91 @@ fn a_peer_that_keeps_the_connection_silent_for_the_settle_time_is_ready() {
 
 #[test]
 fn a_banner_is_ready_without_waiting_out_the_settle_time() {
-    // An hour of settle time would outlast the 10 s timeout: only the banner can end it.
+    // A settle time far beyond the 5 s timeout, and a request timeout beyond the settle time:
+    // neither can end an attempt in time, only the banner can.
+    let args = ["--tcp-settle", "1m", "--request-timeout", "2m", "-t", "5s"];
     let peer = Peer::start(Act::answer(0, b"220 smtp.example ESMTP\r\n"));
-    tcp(&peer, &["--tcp-settle", "1h", "-t", "10s"]).assert_code(0);
+    tcp(&peer, &args).assert_code(0);
+    // The same wait on a silent peer times out: what made the first one ready was the banner.
+    let silent = Peer::start(Act::mute(Then::Hold));
+    let mut quick = args;
+    quick[5] = "300ms";
+    tcp(&silent, &quick).assert_code(69);
 }
 
 #[test]
-fn the_settle_time_is_cut_short_by_the_request_timeout_and_still_ready() {
+fn a_settle_time_longer_than_the_request_timeout_is_never_ready_and_says_why() {
     let peer = Peer::start(Act::mute(Then::Hold));
-    tcp(
+    let result = tcp(
         &peer,
         &[
             "--tcp-settle",
-            "1h",
+            "2s",
             "--request-timeout",
             "200ms",
             "-t",
-            "10s",
+            "1s",
         ],
-    )
-    .assert_code(0);
+    );
+    let line = result.timeout_line();
+    assert!(
+        line.contains(
+            "(--tcp-settle 2s does not fit in --request-timeout 200ms: the connection cannot be \
+             watched that long)"
+        ),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_connect_that_takes_most_of_the_request_timeout_leaves_the_settle_time_unwatched() {
+    if !in_private_netns(
+        "a_connect_that_takes_most_of_the_request_timeout_leaves_the_settle_time_unwatched",
+    ) || !can_run(
+        "iptables (scripts/install-e2e.sh)",
+        which("iptables").is_some(),
+    ) {
+        return;
+    }
+    let peer = Peer::start(Act::mute(Then::Hold));
+    // Every other SYN to the peer is dropped: each connect waits for the kernel's retransmit,
+    // one second later (the initial retransmission timeout), so it takes about 1 s of 1.5 s.
+    let port = peer.addr.port().to_string();
+    let status = Command::new("iptables")
+        .args(["-A", "INPUT", "-p", "tcp", "--syn", "--dport", &port])
+        .args([
+            "-m",
+            "statistic",
+            "--mode",
+            "nth",
+            "--every",
+            "2",
+            "--packet",
+            "0",
+        ])
+        .args(["-j", "DROP"])
+        .status()
+        .expect("run iptables");
+    assert!(status.success(), "iptables: {status}");
+    let result = tcp(
+        &peer,
+        &[
+            "--tcp-settle",
+            "700ms",
+            "--request-timeout",
+            "1500ms",
+            "-t",
+            "3s",
+        ],
+    );
+    let line = result.timeout_line();
+    assert!(
+        line.contains(
+            "(the connect took most of --request-timeout 1.5s: the --tcp-settle window (700ms) \
+             could not be watched in full)"
+        ),
+        "{line}"
+    );
 }
 
 #[test]

@@ -7,7 +7,8 @@
 //! 88"). An error with any SQLSTATE but 57P03 also means a server taking sessions: it rejected
 //! this user or database (28000, 28P01, 3D000) or has too many clients (53300), and the
 //! application's own credentials are another matter. 57P03 (starting up, shutting down, in
-//! recovery, not yet accepting connections) is not ready, in the server's words.
+//! recovery, not yet accepting connections) is not ready, in the server's words, and so is the
+//! protocol 2 error a postmaster that cannot fork a backend sends.
 
 use crate::probe::reason::{self, Reason, Verdict};
 use crate::probe::wire::Protocol;
@@ -38,6 +39,11 @@ pub fn judge(reply: &[u8]) -> Verdict {
     };
     if !matches!(kind, b'R' | b'E' | b'v') {
         return reason::foreign(POSTGRES.reply, reply);
+    }
+    // A protocol 3 message's length starts with a zero byte (it is under MAX_REPLY); text right
+    // after `E` is a protocol 2 error, as libpq also reads it.
+    if kind == b'E' && reply.get(1).is_some_and(|b| (b' '..=b'~').contains(b)) {
+        return old_error(reply);
     }
     let Some(header) = reply.get(1..5) else {
         return Verdict::NeedMore;
@@ -105,6 +111,24 @@ fn error(body: &[u8]) -> Option<Verdict> {
     Some(Verdict::Ready(format!(
         "{sqlstate} {said:?}: a server taking sessions"
     )))
+}
+
+/// Judges a protocol 2 error: `E`, then the message's text up to a NUL. The postmaster still
+/// sends one when it cannot fork a backend for the connection (report_fork_failure_to_client:
+/// "could not fork new process for connection: " and strerror). It has no SQLSTATE, so, as for
+/// libpq's `PQping`, not ready. A text longer than the bound is judged on what the bound holds.
+fn old_error(reply: &[u8]) -> Verdict {
+    let bounded = &reply[..reply.len().min(MAX_REPLY)];
+    let text = match bounded.iter().position(|&b| b == 0) {
+        Some(end) => &bounded[1..end],
+        None if bounded.len() == MAX_REPLY => &bounded[1..],
+        None => return Verdict::NeedMore,
+    };
+    Verdict::NotReady(Reason::Refused {
+        protocol: POSTGRES.name,
+        code: None,
+        said: reason::first_line(text).unwrap_or_else(|| "an error without a message".into()),
+    })
 }
 
 /// The authentication a request asks for, by its code.
@@ -214,6 +238,31 @@ mod tests {
                 said: "could not fork new process".into(),
             })
         );
+    }
+
+    #[test]
+    fn a_protocol_2_error_from_a_postmaster_that_cannot_fork_is_not_ready_in_its_words() {
+        // report_fork_failure_to_client: always protocol 2, whatever the client spoke.
+        let reply = b"Ecould not fork new process for connection: Resource temporarily \
+                      unavailable\n\0";
+        let words = Verdict::NotReady(Reason::Refused {
+            protocol: "PostgreSQL",
+            code: None,
+            said: "could not fork new process for connection: Resource temporarily unavailable"
+                .into(),
+        });
+        assert_eq!(judge(reply), words);
+        for cut in 0..reply.len() {
+            assert_eq!(judge(&reply[..cut]), Verdict::NeedMore, "{cut}");
+        }
+        // A text with no end within the bound is judged on what the bound holds.
+        let mut long = b"E".to_vec();
+        long.extend(std::iter::repeat_n(b'x', MAX_REPLY));
+        assert!(matches!(
+            judge(&long),
+            Verdict::NotReady(Reason::Refused { code: None, .. })
+        ));
+        assert_eq!(judge(&long[..MAX_REPLY]), judge(&long));
     }
 
     #[test]

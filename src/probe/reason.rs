@@ -62,6 +62,10 @@ pub enum Reason {
         /// The protocol whose reply never came; `None` for a tcp:// target.
         protocol: Option<&'static str>,
     },
+    /// A tcp:// connection was accepted, but the attempt's time (`limit`, --request-timeout) ran
+    /// out before the peer had kept it for the whole settle time: nothing proves the peer would
+    /// not have dropped it.
+    SettleCut { settle: Duration, limit: Duration },
     /// The server refused in its own words (made safe to log), with its code if it has one:
     /// `-LOADING ...` from Redis, SQLSTATE 57P03 from PostgreSQL, error 1040 from MySQL.
     Refused {
@@ -139,6 +143,20 @@ impl fmt::Display for Reason {
                 }
                 write!(f, ": a mesh proxy with no upstream for {authority} yet?")
             }
+            Reason::SettleCut { settle, limit } if settle >= limit => write!(
+                f,
+                "--tcp-settle {} does not fit in --request-timeout {}: the connection cannot be \
+                 watched that long",
+                format_duration(*settle),
+                format_duration(*limit)
+            ),
+            Reason::SettleCut { settle, limit } => write!(
+                f,
+                "the connect took most of --request-timeout {}: the --tcp-settle window ({}) \
+                 could not be watched in full",
+                format_duration(*limit),
+                format_duration(*settle)
+            ),
             Reason::Refused {
                 protocol,
                 code,
@@ -265,7 +283,7 @@ pub fn foreign(expected: &'static str, reply: &[u8]) -> Verdict {
 
 /// The first line of another protocol's reply, to name it in a reason: only when it is text
 /// (a banner, an HTTP status line); binary bytes would print as noise.
-pub fn foreign_text(reply: &[u8]) -> Option<String> {
+fn foreign_text(reply: &[u8]) -> Option<String> {
     let line = reply.split(|&b| b == b'\n' || b == b'\r').next()?;
     let text = std::str::from_utf8(line).ok()?;
     if text.chars().any(|c| c.is_control() && c != '\t') {
@@ -315,7 +333,10 @@ fn strip_escapes(text: &str) -> String {
 
 /// Zero-width and bidirectional control characters, which can disguise log text.
 fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    matches!(
+        c,
+        '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'
+    )
 }
 
 #[cfg(test)]
@@ -338,7 +359,8 @@ mod tests {
 
     #[test]
     fn escape_sequences_and_control_characters_are_removed() {
-        let body = b"\x1b[31mred\x1b[0m \x1b]0;title\x07ok\x00\x08\x7f \xe2\x80\xaeevil\x1b]8;;http://x\x1b\\";
+        let body = b"\x1b[31mred\x1b[0m \x1b]0;title\x07ok\x00\x08\x7f \
+                     \xe2\x80\xaeevil\x1b]8;;http://x\x1b\\";
         assert_eq!(first_line(body), Some("red ok evil".into()));
     }
 
@@ -414,6 +436,24 @@ mod tests {
             r.to_string(),
             "accepted, then closed before a Redis reply: a mesh proxy with no upstream for \
              cache:6379 yet?"
+        );
+        let r = Reason::SettleCut {
+            settle: Duration::from_millis(100),
+            limit: Duration::from_secs(1),
+        };
+        assert_eq!(
+            r.to_string(),
+            "the connect took most of --request-timeout 1s: the --tcp-settle window (100ms) \
+             could not be watched in full"
+        );
+        let r = Reason::SettleCut {
+            settle: Duration::from_secs(2),
+            limit: Duration::from_secs(1),
+        };
+        assert_eq!(
+            r.to_string(),
+            "--tcp-settle 2s does not fit in --request-timeout 1s: the connection cannot be \
+             watched that long"
         );
         let r = Reason::Refused {
             protocol: "MySQL",

@@ -1,8 +1,9 @@
 //! A `redis://` target: one `PING`, and the first reply line judged.
 //!
-//! `+PONG` is a live server. So is an error that only a live server that wants authentication
-//! sends (`-NOAUTH`, `-WRONGPASS`, `-NOPERM`, an `-ERR` about AUTH): readygate authenticates to
-//! nothing, and the application will. Any other error (`-LOADING` while the dataset loads,
+//! `+PONG` is a live server. So are the errors a live Redis answers PING with when it wants the
+//! client to authenticate first (`-NOAUTH`, `-NOPERM`, and `-ERR operation not permitted` from
+//! Redis before 2.8): readygate authenticates to nothing, and the application will. Any other
+//! error (`-LOADING` while the dataset loads,
 //! `-BUSY` while a script runs, `-MASTERDOWN` on a replica cut off from its master,
 //! `-TRYAGAIN`, `-DENIED` in protected mode) is not ready, in the server's own words.
 
@@ -12,7 +13,9 @@ use crate::probe::wire::Protocol;
 /// `PING` as a RESP array, as every client library sends it.
 const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
 
-/// The longest reply line read: Redis's error lines are one short sentence.
+/// The most reply bytes read. Redis's error lines are one short sentence, except the `-DENIED`
+/// of protected mode (1,067 bytes in Redis 7.0): an error line longer than this is judged on its
+/// first `MAX_REPLY` bytes, which is all a reason keeps of it anyway.
 pub const MAX_REPLY: usize = 512;
 
 /// The protocol `redis://` targets speak.
@@ -24,8 +27,16 @@ pub const REDIS: Protocol = Protocol {
     judge,
 };
 
-/// Error codes that prove a live server that wants the client to authenticate first.
-const WANTS_AUTH: [&str; 3] = ["NOAUTH", "WRONGPASS", "NOPERM"];
+/// Error codes a live Redis answers PING with when the client must authenticate first: `NOAUTH`
+/// (a password is required; Redis 2.8 and later) and `NOPERM` (Redis 6's ACLs: the connection's
+/// default user may not run PING). These are what Redis's own replica accepts as its master's
+/// answer to PING (replication.c, syncWithMaster). Not `WRONGPASS`, the answer to AUTH, which
+/// readygate never sends; not any `-ERR` that mentions auth, which a proxy may say for itself.
+const WANTS_AUTH: [&str; 2] = ["NOAUTH", "NOPERM"];
+
+/// What Redis before 2.8 answered any command but AUTH when a password was required (Redis's
+/// replica still accepts it from a master).
+const OLD_NOAUTH: &[u8] = b"ERR operation not permitted";
 
 /// Judges the bytes read so far in reply to `PING` (pure: bytes in, verdict out).
 pub fn judge(reply: &[u8]) -> Verdict {
@@ -36,10 +47,14 @@ pub fn judge(reply: &[u8]) -> Verdict {
     if first != b'+' && first != b'-' {
         return reason::foreign(REDIS.reply, reply);
     }
-    let Some(end) = reply.iter().position(|&b| b == b'\n') else {
-        return Verdict::NeedMore;
+    // Only the first MAX_REPLY bytes count, so the verdict on them stands whatever follows.
+    let bounded = &reply[..reply.len().min(MAX_REPLY)];
+    let line = match bounded.iter().position(|&b| b == b'\n') {
+        Some(end) => &reply[1..end],
+        // An error line longer than the bound (protected mode's `-DENIED`): its start is enough.
+        None if first == b'-' && bounded.len() == MAX_REPLY => &bounded[1..],
+        None => return Verdict::NeedMore,
     };
-    let line = &reply[1..end];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if first == b'+' {
         return if line == b"PONG" {
@@ -48,10 +63,9 @@ pub fn judge(reply: &[u8]) -> Verdict {
             reason::foreign(REDIS.reply, reply)
         };
     }
-    let text = String::from_utf8_lossy(line);
-    let code = text.split_whitespace().next().unwrap_or("");
-    let about_auth = code == "ERR" && text.to_ascii_lowercase().contains("auth");
-    if WANTS_AUTH.contains(&code) || about_auth {
+    let code = line.split(|&b| b == b' ').next().unwrap_or_default();
+    let code = std::str::from_utf8(code).unwrap_or_default();
+    if WANTS_AUTH.contains(&code) || line == OLD_NOAUTH {
         return Verdict::Ready(format!(
             "-{code}: a live Redis that wants the client to authenticate"
         ));
@@ -87,17 +101,51 @@ mod tests {
 
     #[test]
     fn a_server_that_wants_a_password_or_an_acl_user_is_ready() {
-        for name in ["redis-noauth", "redis-noperm"] {
-            assert!(
-                matches!(judge(&captured(name)), Verdict::Ready(_)),
+        for (name, code) in [("redis-noauth", "NOAUTH"), ("redis-noperm", "NOPERM")] {
+            assert_eq!(
+                judge(&captured(name)),
+                Verdict::Ready(format!(
+                    "-{code}: a live Redis that wants the client to authenticate"
+                )),
                 "{name}"
             );
         }
+        // Redis 6.0's NOPERM for PING, and what Redis before 2.8 answered without AUTH.
         for line in [
-            &b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"[..],
-            b"-ERR AUTH <password> called without any password configured\r\n",
+            &b"-NOPERM this user has no permissions to run the 'ping' command or its \
+               subcommand\r\n"[..],
+            b"-ERR operation not permitted\r\n",
         ] {
             assert!(matches!(judge(line), Verdict::Ready(_)), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn errors_that_merely_mention_auth_are_not_ready() {
+        for (line, said) in [
+            // A proxy speaking for itself, not a Redis.
+            (&b"-ERR unauthorized\r\n"[..], "ERR unauthorized"),
+            (
+                b"-ERR AUTH <password> called without any password configured\r\n",
+                "ERR AUTH <password> called without any password configured",
+            ),
+            // The answer to AUTH, which readygate never sends.
+            (
+                b"-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+                "WRONGPASS invalid username-password pair or user is disabled.",
+            ),
+            // Only the exact words of old Redis, and only the exact codes.
+            (
+                b"-ERR operation not permitted here\r\n",
+                "ERR operation not permitted here",
+            ),
+            (b"-NOAUTHX\r\n", "NOAUTHX"),
+            (
+                b"-noauth Authentication required.\r\n",
+                "noauth Authentication required.",
+            ),
+        ] {
+            assert_eq!(judge(line), refused(said), "{line:?}");
         }
     }
 
@@ -126,6 +174,22 @@ mod tests {
             refused("TRYAGAIN Multiple keys request during rehashing of slot")
         );
         assert_eq!(judge(b"-\r\n"), refused("an empty error"));
+    }
+
+    #[test]
+    fn protected_modes_denied_longer_than_the_bound_is_not_ready_in_its_own_words() {
+        let denied = captured("redis-denied");
+        assert!(denied.len() > MAX_REPLY, "{}", denied.len());
+        let words = refused(
+            "DENIED Redis is running in protected mode because protected mode is enabled and no \
+             password is set for the default user…",
+        );
+        // What the probe reads of it (a buffer of MAX_REPLY bytes), and the whole: one verdict.
+        assert_eq!(judge(&denied[..MAX_REPLY]), words);
+        assert_eq!(judge(&denied), words);
+        for cut in 0..MAX_REPLY {
+            assert_eq!(judge(&denied[..cut]), Verdict::NeedMore, "{cut}");
+        }
     }
 
     #[test]

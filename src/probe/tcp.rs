@@ -1,5 +1,8 @@
 //! A `tcp://` target: ready once a connection is accepted and the peer keeps it for the settle
-//! time (--tcp-settle), or sends a byte first.
+//! time (--tcp-settle), or sends a byte first. The settle time is watched in full or not at all:
+//! when the attempt's --request-timeout ends before it (a slow connect, or a settle time longer
+//! than the request timeout), the attempt is not ready, since the peer might have dropped the
+//! connection just after.
 //!
 //! Why not the connect alone: once a mesh captures outbound traffic, every connect succeeds,
 //! because the local proxy accepts it; Envoy then closes the connection within a fraction of a
@@ -23,38 +26,37 @@ use tokio::time::{timeout_at, Instant};
 
 use crate::net;
 use crate::probe::reason::{Outcome, Reason};
+use crate::probe::wire;
 use crate::target::Target;
 
-/// Connects, then watches the connection for `settle` (cut short by `deadline`, the attempt's).
+/// Connects, then watches the connection for `settle`; `deadline` (the attempt's, `limit` after
+/// its start) bounds both.
 pub async fn probe(
     target: &Target,
     settle: Duration,
     deadline: Instant,
     limit: Duration,
 ) -> Outcome {
-    let dropped = || {
-        Outcome::NotReady(Reason::DroppedAtOnce {
-            authority: target.authority(),
-            protocol: None,
-        })
-    };
     let stream = match timeout_at(deadline, net::connect(target)).await {
         Ok(Ok(stream)) => stream,
-        // Accepted and reset before connect() returned: the same news as a reset after it.
-        Ok(Err(net::Failure::Reset)) if !settle.is_zero() => return dropped(),
-        Ok(Err(failure)) => return Outcome::NotReady(failure.into()),
+        // With no settle time the connect alone decides: a reset is a failed connect.
+        Ok(Err(failure)) if settle.is_zero() => return Outcome::NotReady(failure.into()),
+        Ok(Err(failure)) => return wire::connect_failed(target, None, failure),
         Err(_) => return Outcome::NotReady(Reason::NoReply { within: limit }),
     };
     if settle.is_zero() {
         return Outcome::Ready;
     }
-    let until = deadline.min(Instant::now() + settle);
+    let settled = Instant::now() + settle;
+    let until = deadline.min(settled);
     match timeout_at(until, first_news(&stream)).await {
+        // The attempt's time ran out first: open and silent so far proves nothing yet.
+        Err(_) if until < settled => Outcome::NotReady(Reason::SettleCut { settle, limit }),
         // Still open and silent at the end of the settle time: a server that waits for its
         // client to speak first.
         Err(_) => Outcome::Ready,
         Ok(News::Byte) => Outcome::Ready,
-        Ok(News::Dropped) => dropped(),
+        Ok(News::Dropped) => wire::dropped(target, None),
         Ok(News::Failed(e)) => Outcome::NotReady(Reason::Transport(net::Failure::Other(format!(
             "connection failed after it was accepted: {e}"
         )))),

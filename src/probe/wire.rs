@@ -1,7 +1,8 @@
 //! One round trip of a wire protocol, shared by `redis://`, `postgres://` and `mysql://`:
 //! connect, send the protocol's first message (if the client speaks first), read the first
 //! reply into a bounded buffer, and let the protocol's pure judge say what it means. One
-//! connection per attempt, closed after the first reply; nothing else is sent.
+//! connection per attempt, closed after the first reply; nothing else is sent. Also how a
+//! connection dropped at once is reported, which `tcp://` shares.
 
 use std::io;
 
@@ -28,17 +29,10 @@ pub struct Protocol {
 
 /// One attempt against `target` in `protocol`. The caller bounds it with the per-request timeout.
 pub async fn round_trip(target: &Target, protocol: &Protocol) -> Outcome {
-    let dropped = || {
-        Outcome::NotReady(Reason::DroppedAtOnce {
-            authority: target.authority(),
-            protocol: Some(protocol.name),
-        })
-    };
+    let name = Some(protocol.name);
     let stream = match net::connect(target).await {
         Ok(stream) => stream,
-        // Accepted and reset before connect() returned: the same news as a reset after it.
-        Err(net::Failure::Reset) => return dropped(),
-        Err(failure) => return Outcome::NotReady(failure.into()),
+        Err(failure) => return connect_failed(target, name, failure),
     };
     let outcome = match exchange(&stream, protocol).await {
         Ok(Verdict::Ready(what)) => {
@@ -53,7 +47,7 @@ pub async fn round_trip(target: &Target, protocol: &Protocol) -> Outcome {
                 limit: protocol.max_reply,
             },
         }),
-        Err(Ended::Dropped) => dropped(),
+        Err(Ended::Dropped) => dropped(target, name),
         Err(Ended::Cut(after)) => Outcome::NotReady(Reason::Garbled {
             expected: protocol.reply,
             problem: Garbled::Cut { after },
@@ -65,6 +59,28 @@ pub async fn round_trip(target: &Target, protocol: &Protocol) -> Outcome {
     // (PostgreSQL logs nothing for it; see the README for MySQL).
     drop(stream);
     outcome
+}
+
+/// A connection to `target` accepted, then closed or reset before a byte of `protocol`'s reply
+/// (`None`: of anything, for tcp://): what a mesh proxy with no upstream does.
+pub fn dropped(target: &Target, protocol: Option<&'static str>) -> Outcome {
+    Outcome::NotReady(Reason::DroppedAtOnce {
+        authority: target.authority(),
+        protocol,
+    })
+}
+
+/// What a failed connect to `target` says. Accepted and reset before connect() returned is the
+/// same news as a reset after it: [`dropped`].
+pub fn connect_failed(
+    target: &Target,
+    protocol: Option<&'static str>,
+    failure: net::Failure,
+) -> Outcome {
+    match failure {
+        net::Failure::Reset => dropped(target, protocol),
+        failure => Outcome::NotReady(failure.into()),
+    }
 }
 
 /// How a connection ended before the judge decided.
