@@ -47,13 +47,18 @@ install() {
         cargo fetch --locked
 }
 
+# Formatting of both workspaces: the product's and the fuzz targets' (a workspace of its own).
+fmt_all() {
+    cargo fmt --all -- --check && cargo fmt --all --manifest-path fuzz/Cargo.toml -- --check
+}
+
 # The images of both binaries with their SBOMs, then what they hold (scripts/check-images.sh).
 images() {
     bash scripts/build-image.sh && bash scripts/check-images.sh
 }
 
 stage install install
-stage fmt cargo fmt --all -- --check
+stage fmt fmt_all
 stage clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 stage tests cargo test --workspace --locked --no-fail-fast
 stage static-build bash scripts/build-static.sh

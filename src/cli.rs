@@ -16,9 +16,10 @@ use std::path::PathBuf;
 use crate::help;
 use crate::log;
 use crate::options::{self, Invalid, Modes, Options, Spec, Takes, SPECS};
+use crate::parse::format_duration;
 use crate::pod::gather::AnnotationsFile;
 use crate::preset::Mesh;
-use crate::target::{self, Target};
+use crate::target::{self, Kind, Target};
 
 pub use crate::options::LogFormat;
 
@@ -179,6 +180,7 @@ pub fn parse_with_env(
     let command = given.command.clone();
     let resolved = resolve(&given, env).and_then(|(options, set)| {
         let mode = mode(&options, &command, &set)?;
+        settle_fits(&options, &mode, &set)?;
         let unused = unused(&mode, &set);
         let mut cli = Cli {
             mode,
@@ -289,6 +291,26 @@ fn mode(options: &Options, command: &[OsString], set: &SetBy) -> Result<Mode, St
         return Ok(Mode::Job);
     }
     Ok(Mode::Gate)
+}
+
+/// A tcp:// attempt watches its connection for `--tcp-settle` within `--request-timeout`: a
+/// settle time that does not fit could never be judged ready, so the wait would run out its
+/// whole `--timeout` on a dependency that is there. Refused at once instead, naming both as set.
+fn settle_fits(options: &Options, mode: &Mode, set: &SetBy) -> Result<(), String> {
+    let waits = Modes::WAITS.contains(mode.kind());
+    let tcp = options.urls.iter().any(|t| *t.kind() == Kind::Tcp);
+    if !waits || !tcp || options.tcp_settle < options.request_timeout {
+        return Ok(());
+    }
+    Err(format!(
+        "{} {} does not fit in {} {}: a tcp:// attempt must watch the connection that long \
+         within the request timeout, so it could never be ready; shorten the one or lengthen \
+         the other",
+        set.named("tcp-settle"),
+        format_duration(options.tcp_settle),
+        set.named("request-timeout"),
+        format_duration(options.request_timeout),
+    ))
 }
 
 /// Flags as given: (spec, value) in order, and the command.

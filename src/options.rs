@@ -373,7 +373,7 @@ pub const SPECS: &[Spec] = &[
                neither closed nor reset it for this long (or has sent a byte): a mesh proxy with \
                no upstream accepts, then closes at once (0: the connection alone). Part of the \
                attempt: an attempt whose --request-timeout cannot hold it in full after the \
-               connect is not ready.",
+               connect is not ready, and one at least --request-timeout long is a usage error.",
         read_by: Modes::WAITS,
         set: |o, v| put(&mut o.tcp_settle, parse::duration(v)),
     },

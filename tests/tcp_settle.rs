@@ -1,7 +1,7 @@
 //! `tcp://` targets through a mesh: a connection the peer closes or resets at once, before a
 //! byte, is a proxy with no upstream and not ready; a peer that keeps the connection for
 //! --tcp-settle, or sends a banner, is ready; a settle time the request timeout cuts short is
-//! not. readygate sends nothing on a tcp:// connection.
+//! not, and one that cannot fit in it is a usage error. readygate sends nothing on a tcp:// connection.
 
 mod support;
 
@@ -62,27 +62,37 @@ fn a_banner_is_ready_without_waiting_out_the_settle_time() {
 }
 
 #[test]
-fn a_settle_time_longer_than_the_request_timeout_is_never_ready_and_says_why() {
+fn a_settle_time_that_does_not_fit_in_the_request_timeout_is_a_usage_error_naming_both() {
     let peer = Peer::start(Act::mute(Then::Hold));
-    let result = tcp(
-        &peer,
-        &[
-            "--tcp-settle",
-            "2s",
-            "--request-timeout",
-            "200ms",
-            "-t",
-            "1s",
-        ],
-    );
-    let line = result.timeout_line();
-    assert!(
-        line.contains(
-            "(--tcp-settle 2s does not fit in --request-timeout 200ms: the connection cannot be \
-             watched that long)"
+    let flags = tcp(&peer, &["--tcp-settle", "2s", "--request-timeout", "2s"]);
+    let vars = run(readygate()
+        .args(["--url", &peer.url("tcp")])
+        .env("READYGATE_TCP_SETTLE", "3s"));
+    for (result, names) in [
+        (
+            &flags,
+            "--tcp-settle 2s does not fit in --request-timeout 2s",
         ),
-        "{line}"
-    );
+        (
+            &vars,
+            "READYGATE_TCP_SETTLE 3s does not fit in --request-timeout 1s",
+        ),
+    ] {
+        result.assert_code(2);
+        assert_eq!(result.stderr.lines().count(), 1, "{}", result.stderr);
+        result.assert_stderr_has(names);
+    }
+    // Without a tcp:// target the settle time is not used, so nothing is refused: the wait runs
+    // (and here times out on a port nobody serves).
+    let http = run(readygate().args([
+        "--url",
+        "http://127.0.0.1:1/ready",
+        "--tcp-settle",
+        "5s",
+        "-t",
+        "100ms",
+    ]));
+    http.timeout_line();
 }
 
 #[test]

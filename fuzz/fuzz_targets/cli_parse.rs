@@ -44,8 +44,12 @@ fuzz_target!(|data: &[u8]| {
             if cli.stages().auto {
                 assert_eq!(cli.options.mesh, Mesh::Auto);
                 let istio = Mesh::Istio.preset().ready_url.map(str::to_string);
-                let sidecar: Vec<String> =
-                    cli.stages().sidecar.iter().map(ToString::to_string).collect();
+                let sidecar: Vec<String> = cli
+                    .stages()
+                    .sidecar
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
                 assert_eq!(sidecar, Vec::from_iter(istio), "auto without the preset");
             }
             if cli.mode == Mode::Job && !none {

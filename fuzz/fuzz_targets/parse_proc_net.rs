@@ -13,7 +13,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // Bit 0: which table; bit 1: whether uid 0 is the proxy's (else 1337).
-    let family = if config & 1 == 0 { Family::V4 } else { Family::V6 };
+    let family = if config & 1 == 0 {
+        Family::V4
+    } else {
+        Family::V6
+    };
     let proxy_uids: &[u32] = if config & 2 == 0 { &[0] } else { &[1337] };
     let lines = table.split(|&b| b == b'\n').count();
     let Ok(entries) = sockets(table, family) else {

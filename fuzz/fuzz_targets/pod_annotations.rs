@@ -50,7 +50,9 @@ fuzz_target!(|data: &[u8]| {
         Ok(a) => a,
         Err(e) => {
             assert!(e.line <= lines, "{e} of {lines} lines");
-            assert!(e.line > 0 || data.len() > MAX_FILE_BYTES || std::str::from_utf8(data).is_err());
+            assert!(
+                e.line > 0 || data.len() > MAX_FILE_BYTES || std::str::from_utf8(data).is_err()
+            );
             assert!(!e.to_string().is_empty());
             return;
         }
@@ -62,7 +64,10 @@ fuzz_target!(|data: &[u8]| {
         .map(|k| (k, annotations.get(k).expect("a listed key has a value")))
         .collect();
     for (key, _) in &pairs {
-        assert!(!key.is_empty() && !key.contains(['=', '"', '\n', ' ']), "{key:?}");
+        assert!(
+            !key.is_empty() && !key.contains(['=', '"', '\n', ' ']),
+            "{key:?}"
+        );
     }
     let again = parse(format_map(&pairs).as_bytes()).expect("the kubelet's format of a parse");
     assert_eq!(again, annotations);

@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
     match proxy_placement(text) {
         Ok(placement) => {
             let trimmed = text.trim_matches([' ', '\t', '\n', '\r']);
-            assert!(trimmed.starts_with('{') && trimmed.ends_with('}'), "{text:?}");
+            assert!(
+                trimmed.starts_with('{') && trimmed.ends_with('}'),
+                "{text:?}"
+            );
             if placement != Placement::Absent {
                 // The name is there, possibly escaped (`\u002d` and the like).
                 assert!(text.contains("istio") || text.contains("\\u"), "{text:?}");

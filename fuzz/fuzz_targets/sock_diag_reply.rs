@@ -23,7 +23,11 @@ fuzz_target!(|data: &[u8]| {
     // Bit 0: the family (and seq: 1 for IPv4, 2 for IPv6, as `look` numbers them); bit 1: start
     // with addresses already found (as the IPv6 dump starts after the IPv4 one). The cap itself
     // is unit-tested: filling 65,536 addresses per input would slow the fuzzer a hundredfold.
-    let (family, seq) = if config & 1 == 0 { (Family::V4, 1) } else { (Family::V6, 2) };
+    let (family, seq) = if config & 1 == 0 {
+        (Family::V4, 1)
+    } else {
+        (Family::V6, 2)
+    };
     let start = usize::from(config & 2);
     let filler: SocketAddr = "0.0.0.0:1".parse().unwrap();
     let mut out = vec![filler; start];
@@ -31,7 +35,11 @@ fuzz_target!(|data: &[u8]| {
     assert!(out.len() <= MAX_LISTENERS);
     // A listener takes a 16-byte header and a 72-byte inet_diag_msg.
     let added = out.len() - start;
-    assert!(added <= datagram.len() / 88, "{added} from {} bytes", datagram.len());
+    assert!(
+        added <= datagram.len() / 88,
+        "{added} from {} bytes",
+        datagram.len()
+    );
     for addr in &out[start..] {
         assert_eq!(addr.is_ipv4(), family == Family::V4);
     }
