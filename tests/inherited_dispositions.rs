@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::endpoint::{Behaviour, Endpoint};
+use support::endpoint::Endpoint;
 use support::proxy::{Proxy, QuitReply};
 use support::sigrec::assert_running;
 use support::{eventually, readygate, sh, Watched};
@@ -64,24 +64,11 @@ fn job_mode_with_sigchld_ignored_by_its_parent_still_sees_the_command_exit_and_q
     );
 }
 
-/// A readiness endpoint answering 503 until `ready` is set, then 200.
-fn readiness(ready: &Arc<AtomicBool>) -> Endpoint {
-    let flag = ready.clone();
-    Endpoint::scripted("127.0.0.1:0", move |_| {
-        let status = if flag.load(Ordering::SeqCst) {
-            200
-        } else {
-            503
-        };
-        Behaviour::Status(status, Vec::new())
-    })
-}
-
 #[test]
 fn sighup_ignored_by_the_parent_ends_no_wait_and_the_command_still_runs() {
     for job in [false, true] {
         let ready = Arc::new(AtomicBool::new(false));
-        let endpoint = readiness(&ready);
+        let endpoint = Endpoint::ready_when(&ready);
         let proxy = Proxy::start(true, QuitReply::Ok);
         let mut cmd = readygate();
         cmd.args(["--url", &endpoint.url()]);

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use support::endpoint::{Behaviour, Endpoint};
+use support::endpoint::Endpoint;
 use support::proxy::{Proxy, QuitReply};
 use support::sigrec::{assert_running, job, round_trip, Record, DEADLINE, RECORDER_CODE};
 use support::{eventually, Watched};
@@ -51,15 +51,7 @@ const BUSY: usize = 20_000;
 #[test]
 fn with_v_a_sigpipe_from_its_own_log_line_is_not_logged_over_and_over() {
     let ready = Arc::new(AtomicBool::new(false));
-    let flag = ready.clone();
-    let readiness = Endpoint::scripted("127.0.0.1:0", move |_| {
-        let status = if flag.load(Ordering::SeqCst) {
-            200
-        } else {
-            503
-        };
-        Behaviour::Status(status, Vec::new())
-    });
+    let readiness = Endpoint::ready_when(&ready);
     let proxy = Proxy::start(true, QuitReply::Ok);
     let io = support::temp_path("own-sigpipe-v.io");
     let _ = std::fs::remove_file(&io);
@@ -148,35 +140,12 @@ fn sigxfsz_from_readygates_own_file_size_limit_is_not_passed_on() {
 /// with SIGSYS (SECCOMP_RET_TRAP): a fault the kernel raises about the caller's own system call,
 /// forced on it even when SIGSYS is blocked. Core dumps are turned off first.
 const TRAPKILL: &str = r#"
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#if defined(__x86_64__)
-#define ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define ARCH AUDIT_ARCH_AARCH64
-#endif
 int main(int argc, char **argv) {
     if (argc < 2) return 98;
     struct rlimit none = {0, 0};
     if (setrlimit(RLIMIT_CORE, &none)) return 97;
-    struct sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_kill, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = { sizeof filter / sizeof filter[0], filter };
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) return 96;
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) return 95;
+    if (filter_kill(SECCOMP_RET_TRAP, 0) < 0) return 95;
     execv(argv[1], argv + 1);
     return 94;
 }
@@ -187,7 +156,10 @@ fn a_real_fault_in_readygate_still_ends_it_by_its_default_action() {
     let proxy = Proxy::start(true, QuitReply::Ok);
     let record = Record::new("own-fault");
     let inner = job(&proxy, &record, 1);
-    let mut trapped = Command::new(support::cc::binary("trapkill", TRAPKILL));
+    let mut trapped = Command::new(support::cc::binary(
+        "trapkill",
+        &format!("{}{TRAPKILL}", support::cc::FILTER_KILL),
+    ));
     for (key, value) in inner.get_envs() {
         match value {
             Some(value) => trapped.env(key, value),

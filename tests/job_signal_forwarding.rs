@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use readygate::signals::{self, Heard, Origin, Phase};
-use support::endpoint::{Behaviour, Endpoint};
+use support::endpoint::Endpoint;
 use support::proxy::{Proxy, QuitReply};
 use support::sigrec::{assert_running, job, round_trip, start, Record, DEADLINE, RECORDER_CODE};
 use support::Watched;
@@ -269,15 +269,7 @@ fn a_signal_during_the_wait_neither_ends_readygate_nor_is_lost_but_reaches_the_c
     // Each kills `sleep` with its default action once forwarded: the exit code shows it arrived.
     for signal in [libc::SIGALRM, libc::SIGSEGV, libc::SIGRTMIN() + 2] {
         let ready = Arc::new(AtomicBool::new(false));
-        let flag = ready.clone();
-        let readiness = Endpoint::scripted("127.0.0.1:0", move |_| {
-            let status = if flag.load(Ordering::SeqCst) {
-                200
-            } else {
-                503
-            };
-            Behaviour::Status(status, Vec::new())
-        });
+        let readiness = Endpoint::ready_when(&ready);
         let proxy = Proxy::start(true, QuitReply::Ok);
         let child = Watched::spawn(
             readygate()
@@ -336,37 +328,13 @@ fn a_sigqueued_signal_reaches_the_command_like_a_sent_one() {
 /// first forward until the command's handlers are in place; the kernel still hands readygate the
 /// held signals in its own order. Exits with PROGRAM's status.
 const HOLDKILL: &str = r#"
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <poll.h>
-#include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <unistd.h>
-#if defined(__x86_64__)
-#define ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define ARCH AUDIT_ARCH_AARCH64
-#endif
 int main(int argc, char **argv) {
     if (argc < 2) return 98;
-    struct sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_kill, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = { sizeof filter / sizeof filter[0], filter };
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) return 96;
-    int notes = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-                        &prog);
+    int notes = filter_kill(SECCOMP_RET_USER_NOTIF, SECCOMP_FILTER_FLAG_NEW_LISTENER);
     if (notes < 0) return 95;
     pid_t pid = fork();
     if (pid < 0) return 93;
@@ -408,19 +376,14 @@ fn signals_held_during_the_wait_all_reach_the_command_lowest_number_first() {
     use std::io::Write;
     let (low, high) = (libc::SIGRTMIN() + 1, libc::SIGRTMIN() + 5);
     let ready = Arc::new(AtomicBool::new(false));
-    let flag = ready.clone();
-    let readiness = Endpoint::scripted("127.0.0.1:0", move |_| {
-        let status = if flag.load(Ordering::SeqCst) {
-            200
-        } else {
-            503
-        };
-        Behaviour::Status(status, Vec::new())
-    });
+    let readiness = Endpoint::ready_when(&ready);
     let proxy = Proxy::start(true, QuitReply::Ok);
     let record = Record::new("held");
     let inner = readygate();
-    let mut held = Command::new(support::cc::binary("holdkill", HOLDKILL));
+    let mut held = Command::new(support::cc::binary(
+        "holdkill",
+        &format!("{}{HOLDKILL}", support::cc::FILTER_KILL),
+    ));
     for (key, value) in inner.get_envs() {
         match value {
             Some(value) => held.env(key, value),

@@ -29,3 +29,36 @@ pub fn binary(name: &str, source: &str) -> PathBuf {
     built.insert(name.to_string(), binary.clone());
     binary
 }
+
+/// C, for the programs of the signal tests: `filter_kill(action, flags)` makes every later
+/// kill(2) of this process and its children answer with `action` (SECCOMP_RET_TRAP: a SIGSYS the
+/// kernel forces on the caller; SECCOMP_RET_USER_NOTIF: held until a supervisor lets it go, with
+/// SECCOMP_FILTER_FLAG_NEW_LISTENER in `flags`). Returns seccomp(2)'s result, -1 on failure.
+pub const FILTER_KILL: &str = r#"
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#if defined(__x86_64__)
+#define ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define ARCH AUDIT_ARCH_AARCH64
+#endif
+static int filter_kill(unsigned action, unsigned flags) {
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_kill, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, action),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { sizeof filter / sizeof filter[0], filter };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) return -1;
+    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+"#;

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -68,6 +69,20 @@ impl Endpoint {
             } else {
                 late.clone()
             }
+        })
+    }
+
+    /// A readiness endpoint on 127.0.0.1 answering 503 until `ready` is set, then 200: a
+    /// sidecar that turns ready when the test says so.
+    pub fn ready_when(ready: &Arc<AtomicBool>) -> Endpoint {
+        let flag = ready.clone();
+        Self::scripted("127.0.0.1:0", move |_| {
+            let status = if flag.load(Ordering::SeqCst) {
+                200
+            } else {
+                503
+            };
+            Behaviour::Status(status, Vec::new())
         })
     }
 
