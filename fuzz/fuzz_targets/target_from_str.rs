@@ -1,4 +1,5 @@
-//! Fuzzes `Target::from_str` (--url, READYGATE_URL): never panics; an accepted URL parses back to
+//! Fuzzes `Target::from_str` (--url, READYGATE_URL): never panics; an accepted URL is shown on
+//! one line with an HTTP query or fragment redacted, and otherwise as given, parsing back to
 //! itself; a file:// URL names an absolute path without NUL that does not end in `/`; a network
 //! URL has a port, no credentials (a tcp:// or protocol URL no `@` or query at all), and (for
 //! http://) yields a request that can be sent: it is probed over an in-memory stream whose peer
@@ -37,8 +38,26 @@ fuzz_target!(|text: &str| {
             return;
         }
     };
-    assert_eq!(target.to_string(), text.trim());
-    assert_eq!(target.to_string().parse::<Target>().as_ref(), Ok(&target));
+    // As logs show it: one line, an HTTP query or fragment redacted; otherwise the URL as
+    // given, which parses back to the same target.
+    let shown = target.to_string();
+    assert!(!shown.chars().any(char::is_control), "{text:?}: {shown:?}");
+    let given = text.trim();
+    match given.find(['?', '#']) {
+        Some(at) => {
+            assert!(matches!(target.kind(), Kind::Http { .. }), "{text:?}");
+            if given[..at].chars().any(char::is_control) {
+                assert!(shown.ends_with("<redacted>"), "{text:?}: {shown:?}");
+            } else {
+                assert_eq!(shown, format!("{}<redacted>", &given[..=at]), "{text:?}");
+            }
+        }
+        None if !given.chars().any(char::is_control) => {
+            assert_eq!(shown, given);
+            assert_eq!(shown.parse::<Target>().as_ref(), Ok(&target));
+        }
+        None => {}
+    }
     if let Kind::File { path } = target.kind() {
         let bytes = path.as_os_str().as_bytes();
         assert!(path.is_absolute(), "{text:?}: {path:?}");
