@@ -59,3 +59,25 @@ poll() {
 }
 
 say() { printf '%s\n' "$*" >&2; }
+
+# private_container_store DIR: podman and buildah use a store of their own under DIR, with this
+# machine kind's container recipe: runc with cgroupfs (crun cannot run on hybrid cgroups),
+# ulimits within the machine's own, and a vfs store (no overlay mounts needed). Exports
+# CONTAINERS_CONF and CONTAINERS_STORAGE_CONF; the machine's default store is never touched.
+private_container_store() {
+    local dir=$1
+    cat >"$dir/containers.conf" <<'CONF'
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+CONF
+    cat >"$dir/storage.conf" <<CONF
+[storage]
+driver = "vfs"
+runroot = "$dir/run"
+graphroot = "$dir/graph"
+CONF
+    export CONTAINERS_CONF="$dir/containers.conf" CONTAINERS_STORAGE_CONF="$dir/storage.conf"
+}

@@ -20,15 +20,11 @@ fn a_mariadb_started_later_is_ready_on_its_greeting() {
         return;
     };
     // No port: 3306 is the default.
-    let mut gate = Watched::spawn(ns.readygate().args([
-        "--mesh",
-        "none",
-        "--url",
+    let mut gate = Watched::spawn(&mut db::gate(
+        &ns,
         "mariadb://127.0.0.1",
-        "-v",
-        "-t",
-        "30s",
-    ]));
+        &["-v", "-t", "30s"],
+    ));
     gate.wait_for_line("refused", db::SERVER_DEADLINE, |l| {
         l.contains("not ready yet") && l.contains("nothing listening on 127.0.0.1:3306 yet")
     });
@@ -57,14 +53,7 @@ fn a_mariadb_with_too_many_connections_is_not_ready_with_1040() {
     ]);
     let mut held = Watched::spawn(&mut held);
     let _ = held.wait_for_line("held", db::SERVER_DEADLINE, |l| l == "held");
-    let result = run(ns.readygate().args([
-        "--mesh",
-        "none",
-        "--url",
-        "mysql://127.0.0.1:3306",
-        "-t",
-        "1s",
-    ]));
+    let result = run(&mut db::gate(&ns, "mysql://127.0.0.1:3306", &["-t", "1s"]));
     let line = result.timeout_line();
     assert!(
         line.contains(r#"mysql://127.0.0.1:3306 (MySQL answered 1040 "Too many connections")"#),

@@ -20,9 +20,8 @@ const STARTUP: &[u8] =
 
 /// readygate inside `ns`, with no sidecar, waiting for PostgreSQL on its default port.
 fn gate_in(ns: &Netns, extra: &[&str]) -> std::process::Command {
-    let mut cmd = ns.readygate();
-    cmd.args(["--mesh", "none", "--url", "postgres://127.0.0.1", "-v"])
-        .args(extra);
+    let mut cmd = db::gate(ns, "postgres://127.0.0.1", &["-v"]);
+    cmd.args(extra);
     cmd
 }
 

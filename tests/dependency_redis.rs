@@ -27,15 +27,11 @@ fn gate(url: &str, extra: &[&str]) -> Run {
 fn a_redis_not_started_yet_is_waited_for_and_its_pong_is_ready() {
     let Some(ns) = Netns::new() else { return };
     // No port: 6379 is the default.
-    let mut gate = Watched::spawn(ns.readygate().args([
-        "--mesh",
-        "none",
-        "--url",
+    let mut gate = Watched::spawn(&mut db::gate(
+        &ns,
         "redis://127.0.0.1",
-        "-v",
-        "-t",
-        "15s",
-    ]));
+        &["-v", "-t", "15s"],
+    ));
     gate.wait_for_line("refused", db::SERVER_DEADLINE, |l| {
         l.contains("not ready yet") && l.contains("nothing listening on 127.0.0.1:6379 yet")
     });
@@ -56,15 +52,11 @@ fn a_redis_that_wants_a_password_is_ready_on_noauth_without_being_given_one() {
     else {
         return;
     };
-    let result = support::run(ns.readygate().args([
-        "--mesh",
-        "none",
-        "--url",
+    let result = support::run(&mut db::gate(
+        &ns,
         "redis://127.0.0.1:6379",
-        "-v",
-        "-t",
-        "15s",
-    ]));
+        &["-v", "-t", "15s"],
+    ));
     result.assert_code(0);
     result
         .assert_stderr_has("reply=\"-NOAUTH: a live Redis that wants the client to authenticate\"");
@@ -101,14 +93,7 @@ fn protected_modes_denied_to_a_client_not_on_127_0_0_1_is_not_ready_in_the_serve
         return;
     };
     redis.wait_for_log("Ready to accept connections");
-    let result = support::run(ns.readygate().args([
-        "--mesh",
-        "none",
-        "--url",
-        "redis://127.0.0.3",
-        "-t",
-        "1s",
-    ]));
+    let result = support::run(&mut db::gate(&ns, "redis://127.0.0.3", &["-t", "1s"]));
     // The reply is 1,067 bytes: more than the probe reads, and judged on what it read.
     let line = result.timeout_line();
     assert!(
@@ -137,14 +122,7 @@ fn a_replica_cut_off_from_its_master_is_not_ready_until_the_master_is_up() {
     ) else {
         return;
     };
-    let mut gate = Watched::spawn(ns.readygate().args([
-        "--mesh",
-        "none",
-        "--url",
-        "redis://127.0.0.1",
-        "-t",
-        "15s",
-    ]));
+    let mut gate = Watched::spawn(&mut db::gate(&ns, "redis://127.0.0.1", &["-t", "15s"]));
     gate.wait_for_line("MASTERDOWN", db::SERVER_DEADLINE, |l| {
         l.contains("not ready yet")
             && l.contains("Redis answered \\\"MASTERDOWN Link with MASTER is down")

@@ -345,17 +345,23 @@ impl From<ReplyError> for LookError {
     }
 }
 
-/// The local addresses of every listening TCP socket in this network namespace, IPv4 then
-/// IPv6 (a dual-stack `[::]` socket is listed once, as IPv6). A kernel without IPv6 has no
-/// IPv6 sockets rather than failing.
-pub fn look() -> Result<Vec<SocketAddr>, LookError> {
-    let mut socket = Socket::new(
+/// A netlink sock_diag socket that gives up on a silent kernel after [`READ_TIMEOUT`], and a
+/// buffer for its replies.
+fn sock_diag_socket() -> Result<(Socket, Vec<u8>), LookError> {
+    let socket = Socket::new(
         Domain::from(libc::AF_NETLINK),
         Type::RAW,
         Some(Protocol::from(libc::NETLINK_SOCK_DIAG)),
     )?;
     socket.set_read_timeout(Some(READ_TIMEOUT))?;
-    let mut buf = vec![0u8; RECV_BUFFER];
+    Ok((socket, vec![0u8; RECV_BUFFER]))
+}
+
+/// The local addresses of every listening TCP socket in this network namespace, IPv4 then
+/// IPv6 (a dual-stack `[::]` socket is listed once, as IPv6). A kernel without IPv6 has no
+/// IPv6 sockets rather than failing.
+pub fn look() -> Result<Vec<SocketAddr>, LookError> {
+    let (mut socket, mut buf) = sock_diag_socket()?;
     let mut out = Vec::new();
     dump(&mut socket, Family::V4, 1, &mut buf, &mut out)?;
     match dump(&mut socket, Family::V6, 2, &mut buf, &mut out) {
@@ -443,13 +449,7 @@ impl MeshPorts {
 /// three on the wildcard address (istio/ztunnel `src/config.rs`), pilot-agent and Envoy theirs
 /// on the wildcard too, so loopback finds them.
 pub fn look_mesh_ports() -> Result<MeshPorts, LookError> {
-    let mut socket = Socket::new(
-        Domain::from(libc::AF_NETLINK),
-        Type::RAW,
-        Some(Protocol::from(libc::NETLINK_SOCK_DIAG)),
-    )?;
-    socket.set_read_timeout(Some(READ_TIMEOUT))?;
-    let mut buf = vec![0u8; RECV_BUFFER];
+    let (mut socket, mut buf) = sock_diag_socket()?;
     let mut seq = 0;
     let mut listens = |port: u16| -> Result<bool, LookError> {
         for ip in [

@@ -45,23 +45,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# The pod suite's recipe for this machine kind: runc with cgroupfs, ulimits within the machine's
-# own, a vfs store (tests/pods/run.sh says why).
-cat >"$T/containers.conf" <<'CONF'
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-CONF
-cat >"$T/storage.conf" <<CONF
-[storage]
-driver = "vfs"
-runroot = "$T/run"
-graphroot = "$T/graph"
-CONF
-export CONTAINERS_CONF="$T/containers.conf" CONTAINERS_STORAGE_CONF="$T/storage.conf"
-
+# This run's own container store (scripts/lib.sh says which recipe).
+private_container_store "$T"
 
 say "== images"
 bash "$REPO/scripts/build-image.sh" || die "scripts/build-image.sh failed (did scripts/build-static.sh run?)"

@@ -59,22 +59,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# This machine kind's container recipe: runc with cgroupfs (crun cannot run on hybrid cgroups),
-# ulimits within the machine's own, and a vfs store (no overlay mounts needed).
-cat >"$T/containers.conf" <<'EOF'
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-EOF
-cat >"$T/storage.conf" <<EOF
-[storage]
-driver = "vfs"
-runroot = "$T/run"
-graphroot = "$T/graph"
-EOF
-export CONTAINERS_CONF="$T/containers.conf" CONTAINERS_STORAGE_CONF="$T/storage.conf"
+# This run's own container store (scripts/lib.sh says which recipe).
+private_container_store "$T"
 pm() { podman --storage-driver vfs "$@"; }
 bh() { buildah --storage-driver vfs "$@"; }
 

@@ -10,7 +10,15 @@ use std::time::Duration;
 
 use super::netns::{which, Netns};
 use super::os::{can_run, kill, temp_dir};
-use super::process::{eventually, wait_with_deadline};
+use super::process::{eventually, set_up, wait_with_deadline};
+
+/// readygate inside `ns` waiting for the dependency at `url` alone (`--mesh none`: no sidecar
+/// stage), with `extra` arguments.
+pub fn gate(ns: &Netns, url: &str, extra: &[&str]) -> Command {
+    let mut cmd = ns.readygate();
+    cmd.args(["--mesh", "none", "--url", url]).args(extra);
+    cmd
+}
 
 /// How long a server may take to start or to say what a test waits for.
 pub const SERVER_DEADLINE: Duration = Duration::from_secs(30);
@@ -149,15 +157,11 @@ impl Postgres {
         as_postgres(&dir);
         as_postgres(&data);
         fs::set_permissions(&data, fs::Permissions::from_mode(0o700)).expect("chmod data");
-        let out = postgres_user(&bin.join("initdb"))
-            .args(["--no-sync", "--auth=trust", "-U", "postgres", "-D"])
-            .arg(&data)
-            .output()
-            .expect("run initdb");
-        assert!(
-            out.status.success(),
-            "initdb: {}",
-            String::from_utf8_lossy(&out.stderr)
+        set_up(
+            "initdb",
+            postgres_user(&bin.join("initdb"))
+                .args(["--no-sync", "--auth=trust", "-U", "postgres", "-D"])
+                .arg(&data),
         );
         let hba = format!(
             "host all postgres 127.0.0.0/8 trust\nhost all all 127.0.0.0/8 {auth}\n\
@@ -261,19 +265,14 @@ impl Mariadb {
         // were seen deleted under it while another instance ran ("Error on delete of
         // '/tmp/#sql-temptable-...'").
         fs::create_dir_all(dir.join("tmp")).expect("mkdir tmp");
-        let out = Command::new(install)
-            .args(["--no-defaults", "--user=root", "--skip-test-db"])
-            .arg("--auth-root-authentication-method=normal")
-            .arg(format!("--datadir={}", dir.join("data").display()))
-            .arg(format!("--tmpdir={}", dir.join("tmp").display()))
-            .args(INNODB_SMALL)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run mariadb-install-db");
-        assert!(
-            out.status.success(),
-            "mariadb-install-db: {}",
-            String::from_utf8_lossy(&out.stderr)
+        set_up(
+            "mariadb-install-db",
+            Command::new(install)
+                .args(["--no-defaults", "--user=root", "--skip-test-db"])
+                .arg("--auth-root-authentication-method=normal")
+                .arg(format!("--datadir={}", dir.join("data").display()))
+                .arg(format!("--tmpdir={}", dir.join("tmp").display()))
+                .args(INNODB_SMALL),
         );
         Some(Mariadb { server, dir })
     }

@@ -66,16 +66,9 @@ impl Netns {
 
     /// Runs `program` inside to completion; panics if it fails (set-up steps).
     pub fn run(&self, program: &str, args: &[&str]) {
-        let out = self
-            .command(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("run {program}: {e}"));
-        assert!(
-            out.status.success(),
-            "{program} {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+        process::set_up(
+            &format!("{program} {args:?}"),
+            self.command(program).args(args),
         );
     }
 }

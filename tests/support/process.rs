@@ -101,6 +101,21 @@ impl Run {
     }
 }
 
+/// Runs a set-up step (`what`, as the failure names it) to completion with no stdin; panics
+/// with its stderr if it fails.
+pub fn set_up(what: &str, cmd: &mut Command) {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs `cmd` to completion (killing it after [`RUN_DEADLINE`]) and captures its output.
 pub fn run(cmd: &mut Command) -> Run {
     Watched::spawn(cmd).finish()
