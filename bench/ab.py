@@ -4,8 +4,8 @@
 Usage (root; it enters a private network namespace of its own):
   python3 bench/ab.py OLD NEW [--runs 600] [--rounds 2]
 
-Each round spawns `BINARY --url http://127.0.0.1:18080/ready -q -- /bin/true` against a local
-endpoint that answers 200, alternating OLD and NEW (and which goes first) so that the machine's
+Each round spawns `BINARY -q -- /bin/true`, the default mesh (0.2.0's `--mesh auto`, 0.1.0's
+Istio preset), against Istio's readiness endpoint on 127.0.0.1:15020 answering 200, alternating OLD and NEW (and which goes first) so that the machine's
 drift falls on both, plus `/bin/true` alone; it prints each one's median wall time over
 `/bin/true`, and NEW minus OLD. Use it to tell a change in readygate from a slower machine, which
 run.py's absolute figures cannot.
@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 
-PORT = 18080
+PORT = 15020  # Istio's pilot-agent, the default preset's endpoint
 
 
 class Ready(http.server.BaseHTTPRequestHandler):
@@ -61,8 +61,8 @@ def main():
                               sys.executable, *sys.argv])
     server = Server(("127.0.0.1", PORT), Ready)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    gate = {name: [os.path.abspath(path), "--url", f"http://127.0.0.1:{PORT}/ready", "-q", "--",
-                   "/bin/true"] for name, path in (("old", args.old), ("new", args.new))}
+    gate = {name: [os.path.abspath(path), "-q", "--", "/bin/true"]
+            for name, path in (("old", args.old), ("new", args.new))}
     for round_no in range(1, args.rounds + 1):
         times = {"old": [], "new": [], "true": []}
         for _ in range(20):  # warm the page cache and the endpoint

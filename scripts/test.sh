@@ -13,6 +13,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export READYGATE_TOOLS="${READYGATE_TOOLS:-$HOME/.cache/readygate-tools}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# The install stage brings every prerequisite, so a test that finds one missing must fail, not
+# skip and count as passed: that is what CI=true tells the tests (tests/support/os.rs can_run),
+# and the README's test command means it on a developer's machine as much as in CI.
+export CI=true
 export PATH="$HOME/.cargo/bin:$PATH"
 
 STATIC_BIN="target/x86_64-unknown-linux-musl/release/readygate"

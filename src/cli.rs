@@ -233,7 +233,10 @@ fn not_detecting(cli: &Cli, set: &SetBy) -> Option<String> {
     let mesh = cli.options.mesh.name();
     let why = match set.find("mesh") {
         _ if cli.options.mesh == Mesh::Auto => {
-            "with a --url on this pod (the sidecar's own endpoint: no mesh is detected)".into()
+            format!(
+                "with a {} on this pod (the sidecar's own endpoint: no mesh is detected)",
+                set.named("url")
+            )
         }
         Some(Source::Env(spec)) => format!("with {}={mesh}", spec.env),
         _ => format!("with --mesh {mesh}"),
@@ -768,6 +771,22 @@ mod tests {
             [
                 "--pod-annotations has no effect with a --url on this pod (the sidecar's own \
               endpoint: no mesh is detected); it is ignored"
+            ]
+        );
+        let Parsed::Run(cli) = parse_env(
+            &["--", "app"],
+            &[
+                ("READYGATE_POD_ANNOTATIONS", "/a"),
+                ("READYGATE_URL", "http://localhost:1/r"),
+            ],
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            cli.unused,
+            [
+                "READYGATE_POD_ANNOTATIONS has no effect with a READYGATE_URL on this pod (the \
+                 sidecar's own endpoint: no mesh is detected); it is ignored"
             ]
         );
         // The modes that do not wait name it as theirs to ignore, once.

@@ -269,8 +269,9 @@ pub const SPECS: &[Spec] = &[
         help: "With --mesh auto: the pod's annotations, as a Downward API volume writes them \
                (fieldRef metadata.annotations). Read at most once: if the sidecar is not ready at \
                the first probe, or else, in Job mode, once the command has exited (to decide \
-               the quit); a file that is missing (when given), malformed or too large is one \
-               warning and the istio behaviour.",
+               the quit). A given path that is missing is one warning, and the pod's listeners \
+               decide alone; a file that is malformed or too large is one warning and the istio \
+               behaviour.",
         read_by: Modes::WAITS,
         set: |o, v| put(&mut o.pod_annotations, path(v).map(Some)),
     },

@@ -452,6 +452,29 @@ fn ztunnels_listeners_alone_make_an_ambient_pod_that_runs_the_command_at_once() 
 }
 
 #[test]
+fn a_given_annotations_file_that_is_missing_is_a_warning_and_the_listeners_still_decide() {
+    if !in_private_netns(
+        "a_given_annotations_file_that_is_missing_is_a_warning_and_the_listeners_still_decide",
+    ) {
+        return;
+    }
+    let _ztunnel = ztunnel();
+    let missing = temp_path("annotations-given-missing-ambient");
+    let result = runs_at_once(&[
+        "--pod-annotations".to_string(),
+        missing.display().to_string(),
+    ]);
+    assert!(line_with(&result, "not found").contains(&format!(
+        "WARN readygate: pod annotations file {} not found: deciding without it",
+        missing.display()
+    )));
+    assert!(line_with(&result, "istio ambient").ends_with(
+        "INFO readygate: istio ambient (ztunnel listens on 15001, 15006 and 15008, nothing on \
+         15020 or 15021): not waiting for a sidecar, running the command now"
+    ));
+}
+
+#[test]
 fn ztunnels_listeners_beside_a_sidecar_agent_on_15020_wait_as_before() {
     if !in_private_netns("ztunnels_listeners_beside_a_sidecar_agent_on_15020_wait_as_before") {
         return;

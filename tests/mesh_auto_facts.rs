@@ -206,7 +206,8 @@ fn a_missing_annotations_file_that_was_given_is_a_warning_naming_it() {
     assert!(
         warned[0].ends_with(&format!(
             "WARN readygate: pod annotations file {} not found: deciding without it (check \
-             --pod-annotations and the Downward API volume's mountPath)",
+             --pod-annotations or READYGATE_POD_ANNOTATIONS, and the Downward API volume's \
+             mountPath)",
             missing.display()
         )),
         "{}",

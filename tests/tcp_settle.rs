@@ -48,6 +48,29 @@ fn a_peer_that_keeps_the_connection_silent_for_the_settle_time_is_ready() {
 }
 
 #[test]
+fn a_peer_that_drops_the_connection_within_the_settle_time_is_not_ready() {
+    // It keeps each connection 200 ms: within a 3 s settle time (so never ready), though past
+    // the default 100 ms one, which is what a settle time cut short would wrongly accept.
+    let peer = Peer::start(Act::mute(Then::CloseAfter(Duration::from_millis(200))));
+    let result = tcp(
+        &peer,
+        &[
+            "--tcp-settle",
+            "3s",
+            "--request-timeout",
+            "5s",
+            "-t",
+            "1500ms",
+        ],
+    );
+    let line = result.timeout_line();
+    assert!(
+        line.contains(&format!("{} (accepted, then closed", peer.url("tcp"))),
+        "{line}"
+    );
+}
+
+#[test]
 fn a_banner_is_ready_without_waiting_out_the_settle_time() {
     // A settle time far beyond the 5 s timeout, and a request timeout beyond the settle time:
     // neither can end an attempt in time, only the banner can.

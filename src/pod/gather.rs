@@ -39,7 +39,7 @@ pub fn gather(file: &AnnotationsFile) -> Decision {
     if file.explicit && matches!(read, Err(ReadError::Missing)) {
         warn!(
             "pod annotations file {} not found: deciding without it (check --pod-annotations \
-             and the Downward API volume's mountPath)",
+             or READYGATE_POD_ANNOTATIONS, and the Downward API volume's mountPath)",
             log::path_shown(&file.path)
         );
     }

@@ -199,11 +199,14 @@ printf '%s\n' 'sidecar.istio.io/status="{\"initContainers\":[\"istio-init\"],\"c
     >"$root/podinfo/annotations"
 chmod 0644 "$root/podinfo/annotations"
 if start_server 127.0.0.1 2 "$work/nofile-auto.log" keep-alive; then
-    run_limited nofile-auto --timeout 20s --pod-annotations /podinfo/annotations \
+    # -v: the facts' debug line says whether the socket look worked (the annotations decide
+    # this pod's mode, so a failed look would otherwise go unseen).
+    run_limited nofile-auto -v --timeout 20s --pod-annotations /podinfo/annotations \
         -- /marker /out/nofile-auto 6 hello scratch
     stop_server
     if [[ $rc -eq 6 && "$(cat "$root/out/nofile-auto" 2>/dev/null)" == "uid=$APP_UID gid=$APP_UID args=hello scratch" ]] &&
         grep -q 'istio classic sidecar' "$work/nofile-auto.err" &&
+        grep -qE 'pod facts gathered.*annotations=1 listening=Some' "$work/nofile-auto.err" &&
         ! grep -qiE 'unusable|open files|sockets unknown|WARN' "$work/nofile-auto.err" &&
         [[ "$(tr '\n' ' ' <"$work/nofile-auto.log")" == "listening 503 /healthz/ready 503 /healthz/ready 200 /healthz/ready "* ]]; then
         pass "nofile-auto: with ulimit -n 8, a 503 at first, then both pod facts read, the 200, and /marker (exit 6)"

@@ -21,6 +21,8 @@ pub enum Then {
     Close,
     /// Reset it (RST).
     Reset,
+    /// Keep it open this long, then close it (FIN): a peer that drops it a little later.
+    CloseAfter(Duration),
 }
 
 /// How the peer treats one connection.
@@ -138,6 +140,8 @@ fn handle(mut stream: TcpStream, act: &Act) -> Vec<u8> {
     match act.then {
         Then::Close => {}
         Then::Reset => reset(stream),
+        // The peer's own behaviour, not synchronisation: it closes on its own clock.
+        Then::CloseAfter(delay) => std::thread::sleep(delay),
         Then::Hold => {
             // Until the client closes: whatever else it sends is recorded too.
             let start = Instant::now();
