@@ -193,8 +193,11 @@ fn positive_duration(text: &str) -> Result<Duration, String> {
 }
 
 fn quit_url(text: &str) -> Result<Target, String> {
-    match text.parse::<Target>() {
-        Ok(target) if matches!(target.kind(), Kind::Http { .. }) => Ok(target),
+    // A URL that is no target at all says why (user information, a bad port, ...); one of
+    // another scheme is told what a quit endpoint is.
+    let target = text.parse::<Target>()?;
+    match target.kind() {
+        Kind::Http { .. } => Ok(target),
         _ => Err(
             "expected http://host:port/path (a sidecar's quit endpoint is a plain HTTP \
                   POST on localhost)"

@@ -299,32 +299,33 @@ fn http_path(uri: &Uri) -> String {
 }
 
 /// A tcp:// or protocol URL is a host and port only: an empty path or `/` is fine, and anything
-/// else is refused, naming what to remove (readygate sends no database name or options of yours).
-/// The query is named but not repeated: it may hold a password.
+/// else is refused, naming every part to remove at once (readygate sends no database name or
+/// options of yours). None is repeated: a path (`/app;password=...`) or a query may hold a
+/// password.
 fn bare(scheme: &str, uri: &Uri, rest: &str) -> Result<(), String> {
     let why = if scheme == "tcp" {
         "a tcp:// URL is a host and port only"
     } else {
         "readygate needs only the host and port, and sends no database, user or option of yours"
     };
-    if uri.query().is_some() {
-        return Err(format!(
-            "remove the query (from ?) from the {scheme}:// URL: {why}"
-        ));
-    }
-    // The URL parser drops a fragment silently; here it can only be a mistake.
-    if rest.contains('#') {
-        return Err(format!(
-            "remove the fragment (from #) from the {scheme}:// URL: {why}"
-        ));
-    }
     let path = uri.path();
-    if !path.is_empty() && path != "/" {
-        return Err(format!(
-            "remove the path {path:?} from the {scheme}:// URL: {why}"
-        ));
+    let parts: Vec<&str> = [
+        (!path.is_empty() && path != "/", "the path (from /)"),
+        (uri.query().is_some(), "the query (from ?)"),
+        // The URL parser drops a fragment silently; here it can only be a mistake.
+        (rest.contains('#'), "the fragment (from #)"),
+    ]
+    .into_iter()
+    .filter_map(|(present, part)| present.then_some(part))
+    .collect();
+    match parts.as_slice() {
+        [] => Ok(()),
+        [one] => Err(format!("remove {one} from the {scheme}:// URL: {why}")),
+        [first @ .., last] => Err(format!(
+            "remove {} and {last} from the {scheme}:// URL: {why}",
+            first.join(", ")
+        )),
     }
-    Ok(())
 }
 
 /// Whether `name` is spelled as a URL scheme is (RFC 3986: a letter, then letters, digits, `+`,
@@ -337,7 +338,9 @@ fn is_scheme_name(name: &str) -> bool {
 }
 
 /// `text` as it may be echoed in an error: user information and anything from the first `?` or
-/// `#` (a query may hold a token) replaced by `<redacted>`. Whatever follows `://` (or, in a
+/// `#` (a query may hold a token) replaced by `<redacted>`, and so is the path of a URL whose
+/// scheme is neither http nor file (it means nothing to readygate there, and a database URL's
+/// path may carry options: `/app;password=...`). Whatever follows `://` (or, in a
 /// value without one, the start) up to the last `@` counts as user information, so a password
 /// holding `/`, `?` or `@` is hidden whole, and so is one in a mistyped URL (`redis:/:pw@host`).
 pub fn redacted(text: &str) -> String {
@@ -349,7 +352,15 @@ pub fn redacted(text: &str) -> String {
         Some(at) => format!("<redacted>{}", &rest[at..]),
         None => rest.to_string(),
     };
-    let rest = match rest.find(['?', '#']) {
+    let keeps_path = scheme.is_none_or(|s| {
+        s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case(FILE_SCHEME.trim_end_matches(':'))
+    });
+    let cut = if keeps_path {
+        &['?', '#'][..]
+    } else {
+        &['/', '?', '#'][..]
+    };
+    let rest = match rest.find(cut) {
         Some(at) => format!("{}<redacted>", &rest[..=at]),
         None => rest,
     };
@@ -528,7 +539,7 @@ mod tests {
             ("ftp://localhost/", "unsupported scheme"),
             ("localhost:15020", "no scheme"),
             ("tcp://localhost", "needs a port"),
-            ("tcp://localhost:1/path", "remove the path \"/path\""),
+            ("tcp://localhost:1/path", "remove the path (from /)"),
             ("tcp://localhost:1?x", "remove the query"),
             ("http://localhost:0/", "port 0"),
             ("http://localhost:99999/", "invalid port"),
@@ -648,17 +659,37 @@ mod tests {
     #[test]
     fn a_protocol_url_with_a_path_or_query_names_what_to_remove_without_echoing_the_query() {
         for (bad, needle) in [
-            ("postgres://db:5432/orders", "remove the path \"/orders\""),
-            ("redis://cache/0", "remove the path \"/0\""),
-            ("mysql://db?ssl-mode=REQUIRED", "remove the query"),
-            ("postgres://db/?password=hunter2", "remove the query"),
-            ("redis://cache#0", "remove the fragment"),
+            ("postgres://db:5432/orders", "remove the path (from /) from"),
+            ("redis://cache/0", "remove the path (from /) from"),
+            (
+                "mysql://db?ssl-mode=REQUIRED",
+                "remove the query (from ?) from",
+            ),
+            (
+                "postgres://db/?password=hunter2",
+                "remove the query (from ?) from",
+            ),
+            ("redis://cache#0", "remove the fragment (from #) from"),
+            (
+                "redis://cache/0?password=hunter2#x",
+                "remove the path (from /), the query (from ?) and the fragment (from #) from",
+            ),
+            (
+                "postgres://db/app;password=hunter2",
+                "remove the path (from /) from",
+            ),
         ] {
             let err = bad.parse::<Target>().expect_err(bad);
             assert!(err.contains(needle), "{bad}: {err}");
             assert!(
-                !err.contains("hunter2") && !err.contains("REQUIRED"),
+                !err.contains("hunter2") && !err.contains("REQUIRED") && !err.contains("orders"),
                 "{err}"
+            );
+            // And the value echoed beside it hides them too.
+            let echoed = redacted(bad);
+            assert!(
+                !echoed.contains("hunter2") && !echoed.contains("REQUIRED"),
+                "{echoed}"
             );
         }
     }
@@ -699,7 +730,12 @@ mod tests {
                 "redis://:s3cret@cache:6379",
                 "redis://<redacted>@cache:6379",
             ),
-            ("postgres://u:p@s@db/x", "postgres://<redacted>@db/x"),
+            (
+                "postgres://u:p@s@db/x",
+                "postgres://<redacted>@db/<redacted>",
+            ),
+            ("postgres://db/app;password=x", "postgres://db/<redacted>"),
+            ("file:///run/a?b", "file:///run/a?<redacted>"),
             ("redis://:pa/ss@cache", "redis://<redacted>@cache"),
             ("http://h/ready?token=abc", "http://h/ready?<redacted>"),
             ("http://u:p@h/r#frag", "http://<redacted>@h/r#<redacted>"),

@@ -24,7 +24,7 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
         "--url",
         "READYGATE_URL",
         "postgres://db:5432/orders",
-        "remove the path \"/orders\"",
+        "remove the path (from /)",
     ),
     (
         "--url",
@@ -327,8 +327,27 @@ fn a_password_in_a_url_is_refused_and_never_printed_from_the_flag_or_the_variabl
 }
 
 #[test]
+fn a_password_in_a_quit_url_is_refused_as_user_information_and_never_printed() {
+    for url in [
+        "http://app:s3cret-pw@localhost:15020/quitquitquit",
+        "http://app:s3cret,pw@localhost:15020/quitquitquit",
+    ] {
+        let result = run(readygate().args(["--quit-url", url, "-S", "--", "true"]));
+        assert_one_line_usage_error(&result, &["--quit-url", "user information", "<redacted>@"]);
+        assert!(
+            !result.stderr.contains("s3cret"),
+            "{url}: {}",
+            result.stderr
+        );
+    }
+}
+
+#[test]
 fn a_query_in_a_bad_url_is_never_printed() {
     let result = run(readygate().args(["--url", "postgres://db/?password=s3cret-pw"]));
-    assert_one_line_usage_error(&result, &["--url", "remove the query", "?<redacted>"]);
+    assert_one_line_usage_error(
+        &result,
+        &["--url", "remove the query", "postgres://db/<redacted>"],
+    );
     assert!(!result.stderr.contains("s3cret"), "{}", result.stderr);
 }
