@@ -189,6 +189,7 @@ pub fn parse_with_env(
             unused,
         };
         cli.unused.extend(not_detecting(&cli, &set));
+        cli.unused.extend(settle_unused(&cli, &set));
         Ok(cli)
     });
     match resolved {
@@ -245,6 +246,20 @@ fn not_detecting(cli: &Cli, set: &SetBy) -> Option<String> {
         "{} has no effect {why}; it is ignored",
         source.name()
     ))
+}
+
+/// The warning for a `--tcp-settle` the user set in a mode that waits, with no tcp:// target to
+/// apply it to (the other modes' warning is [`unused`]'s).
+fn settle_unused(cli: &Cli, set: &SetBy) -> Option<String> {
+    let source = set.find("tcp-settle")?;
+    let waits = source.spec().read_by.contains(cli.mode.kind());
+    let tcp = cli.options.urls.iter().any(|t| *t.kind() == Kind::Tcp);
+    (waits && !tcp).then(|| {
+        format!(
+            "{} has no effect without a tcp:// target; it is ignored",
+            source.name()
+        )
+    })
 }
 
 /// The mode the options ask for, or why they contradict each other or the command. Errors name
@@ -795,6 +810,25 @@ mod tests {
             cli.unused,
             ["--pod-annotations has no effect with --wait-app-exit; it is ignored"]
         );
+    }
+
+    #[test]
+    fn a_settle_time_without_a_tcp_target_is_warned_about_once() {
+        let cli = ok(&["--tcp-settle=5s", "--url=redis://db", "--", "app"]);
+        assert_eq!(
+            cli.unused,
+            ["--tcp-settle has no effect without a tcp:// target; it is ignored"]
+        );
+        let Parsed::Run(cli) = parse_env(&["--", "app"], &[("READYGATE_TCP_SETTLE", "1s")]) else {
+            panic!()
+        };
+        assert_eq!(
+            cli.unused,
+            ["READYGATE_TCP_SETTLE has no effect without a tcp:// target; it is ignored"]
+        );
+        assert!(ok(&["--tcp-settle=50ms", "--url=tcp://db:1", "--", "app"])
+            .unused
+            .is_empty());
     }
 
     #[test]

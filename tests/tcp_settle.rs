@@ -105,8 +105,8 @@ fn a_settle_time_that_does_not_fit_in_the_request_timeout_is_a_usage_error_namin
         assert_eq!(result.stderr.lines().count(), 1, "{}", result.stderr);
         result.assert_stderr_has(names);
     }
-    // Without a tcp:// target the settle time is not used, so nothing is refused: the wait runs
-    // (and here times out on a port nobody serves).
+    // Without a tcp:// target the settle time is not used, so nothing is refused: one warning,
+    // and the wait runs (here it times out on a port nobody serves).
     let http = run(readygate().args([
         "--url",
         "http://127.0.0.1:1/ready",
@@ -116,6 +116,7 @@ fn a_settle_time_that_does_not_fit_in_the_request_timeout_is_a_usage_error_namin
         "100ms",
     ]));
     http.timeout_line();
+    http.assert_stderr_has("--tcp-settle has no effect without a tcp:// target; it is ignored");
 }
 
 #[test]
