@@ -155,7 +155,7 @@ def main():
     add("")
     add("The dump asks only for sockets in TCP_LISTEN, so the kernel skips the established-connection hash, "
         "whose size makes the /proc read slow; but the listening hash it walks is shared by every namespace, "
-        "so its cost grows with the listeners of all the node's pods (about 1 ms with 19,000 of them). The "
+        "so its cost grows with the listeners of all the node's pods (the last row). The "
         "mesh look is ten hash lookups at most, whatever the node holds.")
     text = "\n".join(out) + "\n"
     if args.out:

@@ -28,11 +28,15 @@ fn a_mariadb_started_later_is_ready_on_its_greeting() {
     gate.wait_for_line("refused", db::SERVER_DEADLINE, |l| {
         l.contains("not ready yet") && l.contains("nothing listening on 127.0.0.1:3306 yet")
     });
-    let _server = mariadb.start(&ns, &[]);
+    let server = mariadb.start(&ns, &[]);
     let result = gate.finish();
     result.assert_code(0);
     result.assert_stderr_has("reply=\"a greeting from 10.");
     result.assert_stderr_has("MariaDB");
+    // What the server sees of it (README, "What the servers see"): one handshake closed after the
+    // greeting, a warning at the default log_warnings=2, and nothing worse.
+    server.wait_for_log("This connection closed normally without authentication");
+    assert!(!server.log().contains("[ERROR]"), "{}", server.log());
 }
 
 #[test]

@@ -154,7 +154,7 @@ fn a_repeated_key_is_refused_naming_its_line() {
 }
 
 #[test]
-fn a_fifo_a_directory_and_a_missing_file_are_reasons_not_hangs() {
+fn a_fifo_a_directory_a_device_and_a_missing_file_are_reasons_not_hangs() {
     let dir = support::temp_dir("annotations-kinds");
     let fifo = dir.join("fifo");
     let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
@@ -162,6 +162,14 @@ fn a_fifo_a_directory_and_a_missing_file_are_reasons_not_hangs() {
     // Nothing writes to the FIFO: a plain open would block forever.
     assert!(matches!(annotations::read(&fifo), Err(ReadError::NotAFile)));
     assert!(matches!(annotations::read(&dir), Err(ReadError::NotAFile)));
+    // A character device reads for ever (/dev/zero) or nothing (/dev/null): neither is read.
+    for device in ["/dev/zero", "/dev/null"] {
+        let read = annotations::read(Path::new(device));
+        assert!(
+            matches!(read, Err(ReadError::NotAFile)),
+            "{device}: {read:?}"
+        );
+    }
     assert!(matches!(
         annotations::read(&dir.join("absent")),
         Err(ReadError::Missing)

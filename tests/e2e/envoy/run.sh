@@ -531,6 +531,9 @@ scenario_10() {
     body="$(curl -s -m 2 http://orders:8080/healthz || true)"
     check "Envoy answered '$body' for orders:8080, expected 'no healthy upstream'" [ "$body" = "no healthy upstream" ]
     curl -s -m 2 http://orders:8081/healthz >"$d/refused.body" || true
+    # Envoy's own words for a refused upstream, which readygate must pass on made plain.
+    check "Envoy answered '$(head -c 80 "$d/refused.body")' for orders:8081, expected 'upstream connect error ...'" \
+        grep -q '^upstream connect error' "$d/refused.body"
     rc=0
     "$RG" --url http://orders:8080/healthz --url http://orders:8081/healthz -t 2s 2>"$d/rg.err" || rc=$?
     check "readygate exited $rc, expected 69" [ "$rc" = 69 ]
