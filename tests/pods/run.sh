@@ -227,9 +227,18 @@ start_pod() {
     # all went well; show its stderr only if the start failed.
     pm pod start "$POD" >/dev/null 2>"$T/start.err" || { cat "$T/start.err" >&2; return 1; }
 }
-app_said() { pm logs "$1" 2>/dev/null | grep -q '^app: first dial'; }
+# logs_have CONTAINER GREP-ARGS...: whether its logs (stdout and stderr) match. Read whole first:
+# `grep -q` stops at the first match, which would end `podman logs` with SIGPIPE and, under
+# pipefail, turn a match into a failure.
+logs_have() {
+    local container=$1 out
+    shift
+    out=$(pm logs "$container" 2>&1)
+    grep -q "$@" <<<"$out"
+}
+app_said() { logs_have "$1" '^app: first dial'; }
 # rg_said CONTAINER TEXT: readygate logged a line ending with TEXT (its fields come before it).
-rg_said() { pm logs "$1" 2>&1 | grep -qF -- "readygate: $2"; }
+rg_said() { logs_have "$1" -F -- "readygate: $2"; }
 CLASSIC="istio classic sidecar (sidecar.istio.io/status lists istio-proxy under containers only)"
 
 say "== Deployment (examples/k8s/deployment.yaml)"
@@ -292,7 +301,7 @@ print("\n".join(d["spec"]["template"]["spec"]["containers"][0]["lifecycle"]["pos
     waiter=rg-stop-test
     if pm run -d --pod "$POD" --name "$waiter" --read-only --no-hosts "localhost/readygate:$VERSION" \
         --url http://localhost:15999/ready --timeout 10m >/dev/null &&
-        poll 20 eval "pm logs $waiter 2>&1 | grep -q 'nothing listening on localhost:15999'"; then
+        poll 20 logs_have "$waiter" 'nothing listening on localhost:15999'; then
         pid=$(pm inspect "$waiter" --format '{{.State.Pid}}')
         uid=$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
         # The image has no /etc (checked above: its one layer holds only readygate); podman still
@@ -373,7 +382,7 @@ say "== the same Deployment with READYGATE_DISABLED=true (no wait: the race itse
 if start_pod examples/k8s/deployment.yaml 's/name: READYGATE_LOG_FORMAT/name: READYGATE_DISABLED/; s/value: text/value: "true"/' &&
     grep -q READYGATE_DISABLED "$T/pod.yaml"; then
     app=$POD-orders
-    if poll 60 app_said "$app" && pm logs "$app" 2>/dev/null | grep -q "^app: first dial: INCR gave '.*Connection refused'"; then
+    if poll 60 app_said "$app" && logs_have "$app" "^app: first dial: INCR gave '.*Connection refused'"; then
         pass "deployment without the wait: the app's first dial is refused (the race readygate closes, in a real pod)"
     else
         fail "deployment without the wait" "app: $(pm logs "$app" 2>&1 | grep '^app:')"
@@ -392,13 +401,13 @@ if REDIS_PUSH=3 start_pod examples/k8s/job.yaml; then
         fail "job: containers still running after 60 s" "$(pm ps -a --filter "pod=$POD" --format '{{.Names}} {{.Status}}' | tr '\n' ';')"
     fi
     code=$(exit_code "$app")
-    if [[ $code == 3 ]] && pm logs "$app" 2>/dev/null | grep -q "BLPOP gave 'readygate:exit-code 3 '"; then
+    if [[ $code == 3 ]] && logs_have "$app" "BLPOP gave 'readygate:exit-code 3 '"; then
         pass "job: podman inspect shows the app's own exit code 3 (it came through the dial)"
     else
         fail "job: app exit code" "inspect says '$code'; app: $(pm logs "$app" 2>&1 | grep '^app:')"
     fi
     if exited "$POD-istio-proxy" && [[ $(exit_code "$POD-istio-proxy") == 0 ]] &&
-        pm logs "$app" 2>&1 | grep -q 'quitquitquit' &&
+        logs_have "$app" 'quitquitquit' &&
         rg_said "$app" "$CLASSIC: waiting for it, then quitting it when the command ends"; then
         pass "job: --mesh auto took the pod for a classic sidecar (its annotations volume), and readygate's quit made Envoy exit 0"
     else
@@ -429,7 +438,7 @@ if start_pod examples/k8s/job.yaml; then
     app=$POD-migrate
     if poll 60 blocked; then
         pm kill --signal TERM "$app" >/dev/null
-        if poll 30 all_exited && [[ $(exit_code "$app") == 42 ]] && pm logs "$app" 2>/dev/null | grep -q 'app: SIGTERM'; then
+        if poll 30 all_exited && [[ $(exit_code "$app") == 42 ]] && logs_have "$app" 'app: SIGTERM'; then
             pass "job: SIGTERM reached the child (its trap exited 42), 42 is the container's code, every container exited"
         else
             fail "job: TERM forwarding" "app $(state "$app") code $(exit_code "$app"), istio-proxy $(state "$POD-istio-proxy")"
